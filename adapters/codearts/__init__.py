@@ -1,0 +1,1 @@
+"""Huawei CodeArts TestPlan (cloudtest): signer, IAM auth, client, conversion, adapter and simulator."""

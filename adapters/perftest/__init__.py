@@ -1,0 +1,1 @@
+"""Huawei CodeArts PerfTest (cpts): tasks from PerfTest cases; and a simulator."""

@@ -1,0 +1,58 @@
+"""Where each kind's settings, adapter and simulator live (imported lazily: a kind's code loads only when used)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adapters.base import Adapter, SystemSettings
+    from adapters.simulation import Simulator
+
+KINDS = ("codearts", "testrail", "testplanit", "apptest", "perftest")
+#: kinds whose cases and plans the sync engine can read and write
+SYNCABLE_KINDS = ("codearts", "testrail", "testplanit")
+
+SETTINGS = {
+    "testrail": "adapters.testrail.settings:TestRailSettings",
+    "codearts": "adapters.codearts.settings:CodeArtsSettings",
+    "testplanit": "adapters.testplanit.settings:TestPlanItSettings",
+    "apptest": "adapters.apptest.settings:AppTestSettings",
+    "perftest": "adapters.perftest.settings:PerfTestSettings",
+}
+ADAPTERS = {
+    "testrail": "adapters.testrail.adapter:TestRailAdapter",
+    "codearts": "adapters.codearts.adapter:CodeArtsAdapter",
+    "testplanit": "adapters.testplanit.adapter:TestPlanItAdapter",
+}
+#: kinds that are not synced but can still be checked online: "module:function(name, settings) -> str"
+CHECKERS: dict[str, str] = {}
+SIMULATORS = {
+    "testrail": "adapters.testrail.simulator:TestRailSimulator",
+    "codearts": "adapters.codearts.simulator:CodeArtsSimulator",
+    "testplanit": "adapters.testplanit.simulator:TestPlanItSimulator",
+    "apptest": "adapters.apptest.simulator:AppTestSimulator",
+    "perftest": "adapters.perftest.simulator:PerfTestSimulator",
+}
+
+
+def load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def settings_class(kind: str) -> type[SystemSettings]:
+    return load(SETTINGS[kind])  # type: ignore[no-any-return]
+
+
+def simulator_class(kind: str) -> type[Simulator]:
+    return load(SIMULATORS[kind])  # type: ignore[no-any-return]
+
+
+def create_adapter(name: str, settings: SystemSettings, overrides: dict[str, Any] | None = None) -> Adapter:
+    """The adapter for a configured system, with its value maps (defaults, system overrides, job overrides)."""
+    from mappings.valuemaps import load_value_maps
+
+    maps = load_value_maps(settings.kind, settings.value_maps, overrides or {}, source=f"systems.{name}")
+    cls = load(ADAPTERS[settings.kind])
+    return cls(name, settings, maps)  # type: ignore[no-any-return]

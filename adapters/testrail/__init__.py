@@ -1,0 +1,1 @@
+"""TestRail (API v2): client, conversion, adapter and simulator."""

@@ -1,0 +1,151 @@
+"""The ``testplan-bridge`` command line.
+
+Exit codes: 0 success; 1 the run failed (a system or the store answered with an error); 2 bad input
+(config, arguments, files) and nothing was written; 3 the run finished but left conflicts or unmatched
+records the user asked to fail on. Errors are printed as one paragraph, never with a traceback or a secret.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from adapters.base import SystemSettings
+from bridge import __version__
+from bridge.errors import BridgeError, ConfigError
+
+app = typer.Typer(
+    name="testplan-bridge",
+    help="Keep test plans, cases and results in sync between CodeArts TestPlan, TestRail and TestPlanIt.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
+
+#: modules that add commands to ``app`` (each defines ``register(app)``); kept in one list so that
+#: adding a command does not mean editing this file's body
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"testplan-bridge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """testplan-bridge."""
+
+
+@app.command()
+def check(
+    config: ConfigOption,
+    online: Annotated[bool, typer.Option(help="Also check that each system answers and the credentials work")] = False,
+) -> None:
+    """Validate a config file (and, with --online, each system's credentials)."""
+    from bridge.config import load_config
+    from bridge.logs import configure_logging
+
+    cfg = load_config(config)
+    fmt = cfg.logging.format
+    configure_logging(cfg.logging.level, json_lines=None if fmt == "auto" else fmt == "json")
+    table = Table(title=f"{config}: valid", title_justify="left")
+    table.add_column("system")
+    table.add_column("kind")
+    table.add_column("url")
+    table.add_column("online check" if online else "")
+    failures = 0
+    for name, system in cfg.systems.items():
+        status = ""
+        if online:
+            try:
+                status = "[green]ok[/green] " + _check_online(name, system)
+            except BridgeError as exc:
+                failures += 1
+                status = f"[red]failed[/red]: {exc}"
+        table.add_row(name, system.kind, system.url, status)
+    console.print(table)
+    for job in cfg.jobs:
+        console.print(
+            f"job [bold]{job.name}[/bold]: {job.left} <-> {job.right} ({job.direction}), "
+            f"entities {', '.join(e.value for e in job.entities)}, conflicts: {job.conflict_policy}"
+            + (f", schedule {job.schedule}" if job.schedule else "")
+        )
+    if failures:
+        raise typer.Exit(1)
+
+
+def _check_online(name: str, system: SystemSettings) -> str:
+    from adapters.registry import ADAPTERS, CHECKERS, create_adapter, load
+
+    kind = system.kind
+    if kind in ADAPTERS:
+        adapter = create_adapter(name, system)
+        with adapter:
+            return adapter.describe()
+    if kind in CHECKERS:
+        return str(load(CHECKERS[kind])(name, system))
+    return "(no online check for this kind)"
+
+
+@app.command()
+def simulate(
+    system: Annotated[str, typer.Argument(help="codearts | testrail | testplanit | apptest | perftest")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one)")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed the simulator with generated data (deterministic)")] = None,
+) -> None:
+    """Serve a simulator of SYSTEM on 127.0.0.1 until interrupted.
+
+    The first line on stdout is JSON: {"system", "url", "credentials"}.
+    """
+    from adapters.registry import SIMULATORS, simulator_class
+    from adapters.simulation import serve_forever
+
+    if system not in SIMULATORS:
+        raise ConfigError(f"unknown system {system!r}; expected one of: {', '.join(SIMULATORS)}")
+    sim = simulator_class(system)(seed=seed)
+    serve_forever(sim, port)
+
+
+def _register_commands() -> None:
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and turn our errors into one paragraph and an exit code."""
+    _register_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except BridgeError as exc:
+        # markup off: remote messages contain [brackets] that are not rich markup
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+    sys.exit(0)

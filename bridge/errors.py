@@ -1,0 +1,155 @@
+"""Typed errors. Every message is meant for a person: what went wrong, where, and what to do.
+
+Messages pass through :func:`bridge.redact.redact` when turned into text, so a secret that slipped into
+a server's error text is never shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+from bridge.redact import redact
+
+
+class BridgeError(Exception):
+    """Base of the errors the CLI reports as one clear paragraph (no traceback)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = self.message if not self.hint else f"{self.message}\n{self.hint}"
+        return redact(text)
+
+
+class ConfigError(BridgeError):
+    """The configuration file is wrong. Exit code 2; nothing was written anywhere."""
+
+    exit_code = 2
+
+
+class StoreError(BridgeError):
+    """The mapping store could not be opened or upgraded."""
+
+
+class RemoteError(BridgeError):
+    """A system answered with an error (or not at all)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str = "",
+        method: str = "",
+        route: str = "",
+        status: int | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = " ".join(p for p in (method, route) if p)
+        prefix = f"{system}: " if system else ""
+        tail = f" ({where} -> {status})" if where and status is not None else (f" ({where})" if where else "")
+        code_part = f"[{code}] " if code else ""
+        super().__init__(f"{prefix}{code_part}{message}{tail}", hint=hint)
+        self.system = system
+        self.method = method
+        self.route = route
+        self.status = status
+        self.code = code
+        self.remote_message = message
+
+
+class AuthError(RemoteError):
+    """Credentials missing, wrong or expired (401/403 and equivalents)."""
+
+
+class PermissionDenied(RemoteError):
+    """Authenticated, but not allowed (403, policy rejections)."""
+
+
+class NotFound(RemoteError):
+    """The record or route does not exist."""
+
+
+class ValidationFailed(RemoteError):
+    """The system refused the input (400/422); the message names the field when the system does."""
+
+
+class UniqueViolation(ValidationFailed):
+    """A record with the same unique key exists already."""
+
+
+class RateLimited(RemoteError):
+    """Throttled (429, APIG.0308) and the retries ran out."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class ServerError(RemoteError):
+    """5xx after the retries ran out."""
+
+
+class TransportError(RemoteError):
+    """No answer (connection refused, dropped, timed out).
+
+    ``maybe_applied`` is True when the request may have reached the server before the failure (a write that
+    timed out): the caller must look the record up before repeating a create.
+    """
+
+    def __init__(self, message: str, *, maybe_applied: bool = False, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.maybe_applied = maybe_applied
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    item_id: str
+    code: str | None
+    message: str
+
+
+class PartialBatchFailure(RemoteError):
+    """A batch call in which some items failed and others may have succeeded."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failures: list[ItemFailure],
+        succeeded: list[str] | None = None,
+        **kw: object,
+    ) -> None:
+        detail = "; ".join(f"{f.item_id}: {f.code or ''} {f.message}".strip() for f in failures[:10])
+        more = f" (+{len(failures) - 10} more)" if len(failures) > 10 else ""
+        super().__init__(f"{message}: {detail}{more}", **kw)  # type: ignore[arg-type]
+        self.failures = failures
+        self.succeeded = succeeded or []
+
+
+@dataclass(frozen=True)
+class Unrepresentable:
+    """A value a system cannot hold (too long, too many, unknown). Never truncated: reported instead."""
+
+    entity: str
+    record: str
+    field: str
+    reason: str
+    value: object = dc_field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.record!r}: field {self.field!r} cannot be represented: {self.reason}"
+
+
+class CannotRepresent(BridgeError):
+    """Raised by an adapter asked to write a record it cannot hold without losing data."""
+
+    def __init__(self, problems: list[Unrepresentable]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems

@@ -1,0 +1,63 @@
+"""Logging set-up: readable lines on a terminal, one JSON object per line elsewhere (daemons, CI).
+
+Structured fields are passed with ``extra={...}`` (job, run_id, system, counts...). Every handler carries
+the redacting filter, so no secret reaches a log line whatever the caller passes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.redact import RedactingFilter, redact
+
+_STANDARD = set(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_text:
+            payload["exception"] = record.exc_text
+        return redact(json.dumps(payload, default=str, ensure_ascii=False))
+
+
+class PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
+        tail = " ".join(f"{k}={v}" for k, v in extras.items())
+        line = f"{record.levelname.lower():7} {record.getMessage()}" + (f"  [{tail}]" if tail else "")
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        return redact(line)
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool | None = None, stream: Any = None) -> None:
+    """Route the ``bridge``, ``adapters`` and ``mappings`` loggers to stderr (or ``stream``).
+
+    ``json_lines`` defaults to True when the stream is not a terminal.
+    """
+    stream = stream or sys.stderr
+    if json_lines is None:
+        json_lines = not (hasattr(stream, "isatty") and stream.isatty())
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter())
+    for name in ("bridge", "adapters", "mappings"):
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(level.upper())
+        logger.propagate = False

@@ -1,0 +1,1 @@
+"""What corresponds to what: the link store, base snapshots, conflict log, run history and value maps."""
