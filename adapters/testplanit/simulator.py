@@ -1,0 +1,404 @@
+"""TestPlanIt simulator: the model API (``/api/model/{model}/{op}``) of the real 0.11.x server, in process.
+
+Faithful to what the recorded transcript shows the real server doing (see tests/fixtures/testplanit):
+
+- tokens ``Bearer tpi_...``; a bad token is 401 ``INVALID_TOKEN``, a bearer without ``tpi_`` is 401
+  ``INVALID_FORMAT``, and **no token at all reads as an empty answer** (200 ``{"data": []}``/``null``/``0``):
+  the access policy hides every row from an anonymous caller instead of refusing the request;
+- reads are GET with ``?q=<JSON>`` only (other methods: 400), creates POST (201), updates PATCH/PUT, deletes
+  DELETE with ``?q=`` (a body is ignored: 400 "where field is required");
+- answers are ``{"data": ..., "meta": {"serialization": ...}}`` with superjson meta naming Date paths;
+- errors are ``{"error": {"message", "prisma", "code", ...}}``: P2002 unique 400, P2025 404, policy 403.
+
+Seeded data is deterministic for a seed; with no seed the project exists but is empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import secrets
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapters.simulation import ASGIApp, Faults, Simulator
+from adapters.testplanit.simdb import Database, PrismaError, Row, invalid, not_found
+from adapters.testplanit.simschema import DELETE_OPS, MODELS, PATCH_OPS, POST_OPS, READ_OPS, SERVED
+
+ADMIN_ID = "cmadmin0000000000000000a"
+
+
+class TestPlanItSimulator(Simulator):
+    """In-memory TestPlanIt. ``credentials()`` -> ``{"token", "project_id"}``."""
+
+    __test__ = False
+    system = "testplanit"
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        faults: Faults | None = None,
+        cases: int | None = None,
+        steps_per_case: int = 3,
+        folders: int | None = None,
+        project_name: str = "Demo Project",
+    ) -> None:
+        super().__init__(seed=seed, faults=faults)
+        self.db = Database()
+        self.lock = threading.RLock()
+        #: token -> (user id, may write)
+        self.tokens: dict[str, tuple[str, bool]] = {}
+        self.token = self.add_token(ADMIN_ID, name="bridge", email="admin@example.com")
+        self._baseline(project_name)
+        if seed is not None or cases:
+            self._seed_data(random.Random(seed or 0), cases if cases is not None else 30, steps_per_case, folders)
+
+    # ------------------------------------------------------------------------------------ public setup
+    def credentials(self) -> dict[str, Any]:
+        return {"token": self.token, "project_id": self.project_id}
+
+    def add_token(self, user_id: str, *, name: str = "user", email: str | None = None, can_write: bool = True) -> str:
+        """A new API token for ``user_id`` (the user is created when missing); returns the secret."""
+        token = "tpi_" + secrets.token_urlsafe(32)[:43]
+        with self.lock:
+            if user_id not in self.db.tables["user"]:
+                self.db.insert("user", {"id": user_id, "name": name, "email": email or f"{user_id}@example.com"})
+            self.db.insert(
+                "apiToken",
+                {
+                    "name": name,
+                    "token": hashlib.sha256(token.encode()).hexdigest(),
+                    "tokenPrefix": token[:12],
+                    "userId": user_id,
+                },
+            )
+            self.tokens[token] = (user_id, can_write)
+        return token
+
+    def rows(self, model: str) -> list[Row]:
+        """Rows of a table, for tests (a copy of each row)."""
+        with self.lock:
+            return [dict(r) for r in self.db.tables[model].values()]
+
+    # ------------------------------------------------------------------------------------ seeding
+    def _baseline(self, project_name: str) -> None:
+        db = self.db
+        auth = ADMIN_ID
+        project = db.insert("projects", {"name": project_name}, auth=auth)
+        self.project_id: int = project["id"]
+        repo = db.insert("repositories", {"projectId": project["id"]})
+        self.repository_id: int = repo["id"]
+        root = db.insert(
+            "repositoryFolders", {"name": "Root", "projectId": project["id"], "repositoryId": repo["id"]}, auth=auth
+        )
+        self.root_folder_id: int = root["id"]
+        self.template_id: int = db.insert("templates", {"templateName": "Default Template", "isDefault": True})["id"]
+        # ids as on a fresh server: SESSIONS 1-5, RUNS 6-10, CASES 11-16
+        for scope, names in (
+            ("SESSIONS", ["New", "In Progress", "Under Review", "Done", "Rejected"]),
+            ("RUNS", ["New", "In Progress", "Under Review", "Done", "Rejected"]),
+            ("CASES", ["Draft", "Under Review", "Rejected", "Active", "Done", "Archived"]),
+        ):
+            for i, name in enumerate(names):
+                kind = "NOT_STARTED" if i == 0 else "DONE" if name in ("Done", "Rejected", "Archived") else "IN_PROGRESS"
+                if scope == "CASES" and name == "Rejected":
+                    kind = "IN_PROGRESS"
+                db.insert(
+                    "workflows",
+                    {"name": name, "order": i, "isDefault": i == 0, "workflowType": kind, "scope": scope},
+                )
+        for i, (system, aliases, success, failure, completed) in enumerate(
+            [
+                ("untested", None, False, False, False),
+                ("passed", "ok,success", True, False, True),
+                ("failed", "failure", False, True, True),
+                ("retest", None, False, False, False),
+                ("blocked", None, False, False, False),
+                ("skipped", None, False, False, True),
+                ("exception", "error", False, True, True),
+            ]
+        ):
+            db.insert(
+                "status",
+                {
+                    "order": i,
+                    "name": system.capitalize(),
+                    "systemName": system,
+                    "aliases": aliases,
+                    "isSuccess": success,
+                    "isFailure": failure,
+                    "isCompleted": completed,
+                },
+            )
+        db.insert("milestoneTypes", {"name": "Sprint", "isDefault": True})
+
+    def _seed_data(self, rng: random.Random, n_cases: int, steps_per_case: int, n_folders: int | None) -> None:
+        db = self.db
+        base = {"projectId": self.project_id, "repositoryId": self.repository_id}
+        names = ["Authentication", "Payments", "Reports", "Settings", "Search", "Admin"]
+        folder_ids = [self.root_folder_id]
+        for i in range(n_folders if n_folders is not None else 4):
+            parent = self.root_folder_id if i < 3 or len(folder_ids) < 2 else folder_ids[1 + i % (len(folder_ids) - 1)]
+            name = names[i % len(names)] + ("" if i < len(names) else f" {i}")
+            folder_ids.append(db.insert("repositoryFolders", {**base, "name": name, "parentId": parent}, auth=ADMIN_ID)["id"])
+        tag_ids = [db.insert("tags", {"name": t})["id"] for t in ("smoke", "regression", "api", "ui")]
+        state = next(r["id"] for r in db.tables["workflows"].values() if r["scope"] == "CASES" and r["isDefault"])
+        verbs = ["Open", "Submit", "Check", "Upload", "Delete", "Rename", "Export", "Filter"]
+        things = ["the login page", "a payment", "the monthly report", "user settings", "a search query"]
+        case_ids = []
+        for i in range(n_cases):
+            case = db.insert(
+                "repositoryCases",
+                {
+                    **base,
+                    "folderId": folder_ids[i % len(folder_ids)],
+                    "templateId": self.template_id,
+                    "stateId": state,
+                    "name": f"{rng.choice(verbs)} {rng.choice(things)} #{i + 1}",
+                    "className": f"tests.module{i % 7}.test_case_{i + 1}" if i % 3 == 0 else None,
+                    "source": "JUNIT" if i % 3 == 0 else "MANUAL",
+                    "automated": i % 3 == 0,
+                    "estimate": rng.choice([None, 60, 120, 300]),
+                    "order": i,
+                },
+                auth=ADMIN_ID,
+            )
+            case_ids.append(case["id"])
+            for s in range(steps_per_case if i % 5 else max(0, steps_per_case - 2)):
+                db.insert(
+                    "steps",
+                    {
+                        "testCaseId": case["id"],
+                        "order": s,
+                        "step": json.dumps(_doc(f"{rng.choice(verbs)} step {s + 1} of case {i + 1}", bold=s == 0)),
+                        "expectedResult": json.dumps(_doc(f"Result {s + 1} is shown")),
+                    },
+                )
+            for t in rng.sample(tag_ids, rng.randint(0, 2)):
+                db.link("repositoryCases", MODELS["repositoryCases"].relations["tags"], case["id"], t)
+        if n_cases and n_cases <= 200:
+            state_run = next(r["id"] for r in db.tables["workflows"].values() if r["scope"] == "RUNS" and r["isDefault"])
+            run = db.insert(
+                "testRuns", {"projectId": self.project_id, "name": "Regression run", "stateId": state_run}, auth=ADMIN_ID
+            )
+            when = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+            for order, cid in enumerate(case_ids[: min(10, len(case_ids))]):
+                rc = db.insert("testRunCases", {"testRunId": run["id"], "repositoryCaseId": cid, "order": order})
+                if order < 5:
+                    status = 2 if order % 2 == 0 else 3
+                    db.insert(
+                        "testRunResults",
+                        {
+                            "testRunId": run["id"],
+                            "testRunCaseId": rc["id"],
+                            "statusId": status,
+                            "executedAt": when + timedelta(minutes=order),
+                            "elapsed": 30 + order,
+                        },
+                        auth=ADMIN_ID,
+                    )
+                    db.patch("testRunCases", rc, {"statusId": status, "isCompleted": True})
+
+    # ------------------------------------------------------------------------------------ the app
+    def build_app(self) -> ASGIApp:
+        app = Starlette(
+            routes=[
+                Route("/api/model/{model}/{op}", self._model_endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+                Route("/api/cli/lookup", self._lookup, methods=["POST"]),
+            ]
+        )
+        return app  # type: ignore[return-value]
+
+    def _auth(self, request: Request) -> tuple[str | None, bool] | Response:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            return None, False
+        token = header[7:].strip()
+        if not token.startswith("tpi_"):
+            return JSONResponse({"error": "Invalid token format", "code": "INVALID_FORMAT"}, status_code=401)
+        found = self.tokens.get(token)
+        if found is None:
+            return JSONResponse({"error": "Invalid API token", "code": "INVALID_TOKEN"}, status_code=401)
+        return found
+
+    async def _model_endpoint(self, request: Request) -> Response:
+        auth = self._auth(request)
+        if isinstance(auth, Response):
+            return auth
+        user, can_write = auth
+        model, op = request.path_params["model"], request.path_params["op"]
+        method = request.method
+        if model not in SERVED:
+            return _error(400, {"message": f"unknown model name: {model}"})
+        args: Any
+        if op in READ_OPS or op in DELETE_OPS:
+            expected = "GET" if op in READ_OPS else "DELETE"
+            if method != expected:
+                return _error(400, {"message": f"invalid request method, only {expected} is supported"})
+            raw = request.query_params.get("q")
+            try:
+                args = json.loads(raw) if raw is not None else {}
+            except ValueError:
+                return _error(400, {"message": 'invalid "q" query parameter'})
+        elif op in POST_OPS or op in PATCH_OPS:
+            allowed = ("POST",) if op in POST_OPS else ("PATCH", "PUT")
+            if method not in allowed:
+                return _error(400, {"message": f"invalid request method, only {' or '.join(allowed)} is supported"})
+            try:
+                args = json.loads(await request.body() or b"{}")
+            except ValueError:
+                return _error(400, {"message": "invalid request body"})
+        else:
+            return _error(400, {"message": f"unknown operation: {op}"})
+        if not isinstance(args, dict):
+            return _error(400, {"message": 'invalid "q" query parameter'})
+        try:
+            with self.lock:
+                status, data = self._run(model, op, args, user, can_write)
+        except PrismaError as exc:
+            return _error(exc.status, exc.error)
+        return _data(status, data)
+
+    def _run(self, model: str, op: str, args: dict[str, Any], user: str | None, can_write: bool) -> tuple[int, Any]:
+        db = self.db
+        if op in READ_OPS:
+            if op in ("aggregate", "groupBy"):
+                raise invalid(model, op, "The simulator does not serve aggregate/groupBy.")
+            if user is None:  # the access policy hides every row from an anonymous caller
+                return 200, {"findMany": [], "count": 0}.get(op)
+            if op == "findUnique":
+                row = db.find_unique(model, args.get("where", {}), op)
+                return 200, db.shape(model, row, args, op) if row else None
+            if op == "count":
+                return 200, len(db.find(model, {k: v for k, v in args.items() if k != "select"}, op))
+            if op == "findFirst":
+                rows = db.find(model, {**args, "take": 1}, op)
+                return 200, db.shape(model, rows[0], args, op) if rows else None
+            return 200, [db.shape(model, r, args, op) for r in db.find(model, args, op)]
+        if op in DELETE_OPS and "where" not in args:
+            raise PrismaError(400, {"prisma": True, "message": "where field is required in query argument"})
+        if user is None or not can_write:
+            action = "create" if op in POST_OPS else "update" if op in PATCH_OPS else "delete"
+            raise PrismaError(
+                403,
+                {
+                    "message": f"denied by policy: {model} entities failed '{action}' check",
+                    "prisma": True,
+                    "rejectedByPolicy": True,
+                    "code": "P2004",
+                    "reason": "ACCESS_POLICY_VIOLATION",
+                },
+            )
+        return db.transaction(lambda: self._write(model, op, args, user))
+
+    def _write(self, model: str, op: str, args: dict[str, Any], user: str) -> tuple[int, Any]:
+        db = self.db
+        if op == "create":
+            row = db.create(model, args.get("data"), user, op)  # type: ignore[arg-type]
+            return 201, db.shape(model, row, args, op)
+        if op == "createMany":
+            items = args.get("data")
+            items = items if isinstance(items, list) else [items]
+            count = 0
+            for item in items:
+                if not isinstance(item, dict):
+                    raise invalid(model, op, "Argument `data`: Invalid value provided.")
+                for key in item:
+                    if key not in MODELS[model].fields:
+                        raise invalid(model, op, f"Unknown argument `{key}`. Available options are marked with ?.")
+                try:
+                    db.insert(model, item, auth=user, op=op)
+                    count += 1
+                except PrismaError as exc:
+                    if not (args.get("skipDuplicates") and exc.error.get("code") == "P2002"):
+                        raise
+            return 201, {"count": count}
+        if op == "upsert":
+            row = db.find_unique(model, args.get("where", {}), op)
+            if row is None:
+                row = db.create(model, args.get("create", {}), user, op)
+            else:
+                db.update_row(model, row, args.get("update", {}), user, op)
+            return 201, db.shape(model, row, args, op)
+        if op in ("update", "delete"):
+            row = db.find_unique(model, args.get("where", {}), op)
+            if row is None:
+                raise not_found(model)
+            if op == "update":
+                db.update_row(model, row, args.get("data", {}), user, op)
+                return 200, db.shape(model, row, args, op)
+            shaped = db.shape(model, row, args, op)
+            db.remove(model, row)
+            return 200, shaped
+        rows = db.find(model, {"where": args.get("where")}, op)
+        for row in rows:
+            if op == "updateMany":
+                data = args.get("data", {})
+                for key in data:
+                    if key not in MODELS[model].fields:
+                        raise invalid(model, op, f"Unknown argument `{key}`. Available options are marked with ?.")
+                db.update_row(model, row, data, user, op)
+            else:
+                db.remove(model, row)
+        return 200, {"count": len(rows)}
+
+    async def _lookup(self, request: Request) -> Response:
+        auth = self._auth(request)
+        if isinstance(auth, Response):
+            return auth
+        if auth[0] is None:
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return JSONResponse({"error": "Invalid JSON"}, status_code=400)
+        kinds = {"project": "projects", "milestone": "milestones", "tag": "tags", "testRun": "testRuns"}
+        model = kinds.get(body.get("type"))
+        if model is None or not body.get("name"):
+            return JSONResponse({"error": "type and name are required"}, status_code=400)
+        with self.lock:
+            for row in self.db.tables[model].values():
+                same_project = model in ("projects", "tags") or row.get("projectId") == body.get("projectId")
+                if row["name"] == body["name"] and same_project and not row.get("isDeleted"):
+                    return JSONResponse({"id": row["id"], "name": row["name"]})
+        return JSONResponse({"error": f"{body['type']} not found: {body['name']}"}, status_code=404)
+
+
+def _doc(text: str, *, bold: bool = False) -> dict[str, Any]:
+    node: dict[str, Any] = {"type": "text", "text": text}
+    if bold:
+        node["marks"] = [{"type": "bold"}]
+    return {"type": "doc", "content": [{"type": "paragraph", "content": [node]}]}
+
+
+def _error(status: int, error: dict[str, Any]) -> Response:
+    return JSONResponse({"error": error}, status_code=status)
+
+
+def _data(status: int, data: Any) -> Response:
+    """``{"data", "meta"}`` as superjson writes it: dates as ISO strings, their paths listed in meta."""
+    dates: dict[str, list[str]] = {}
+    payload = _plain(data, "", dates)
+    body: dict[str, Any] = {"data": payload}
+    if dates:
+        body["meta"] = {"serialization": {"values": dates}}
+    return Response(json.dumps(body, separators=(",", ":")), status_code=status, media_type="application/json")
+
+
+def _plain(value: Any, path: str, dates: dict[str, list[str]]) -> Any:
+    if isinstance(value, datetime):
+        dates[path] = ["Date"]
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{path}.{k}" if path else k, dates) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, f"{path}.{i}" if path else str(i), dates) for i, v in enumerate(value)]
+    return value
