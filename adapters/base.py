@@ -95,6 +95,11 @@ class Capabilities:
     #: plans hold several runs with configurations (TestRail plans); else one implicit run
     plan_runs: bool = False
     limits: FieldLimits = field(default_factory=FieldLimits)
+    #: the normalized Case fields this system can hold (None: all). The engine only merges the fields both
+    #: sides of a job hold, so a field one side lacks is neither lost nor echoed back and forth.
+    case_fields: frozenset[str] | None = None
+    #: the normalized Plan fields this system can hold (None: all)
+    plan_fields: frozenset[str] | None = None
 
 
 class Adapter(abc.ABC):

@@ -1,0 +1,218 @@
+"""CLI commands around the sync engine: sync, migrate, conflicts, status."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bridge.config import Config, Job, load_config
+from bridge.errors import ConfigError
+from bridge.logs import configure_logging
+from bridge.sync.engine import JobRunner, SyncReport, open_adapters
+from mappings.store import Store
+
+console = Console()
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
+COLUMNS = ("created", "updated", "unchanged", "linked", "adopted", "deleted", "unlinked", "conflicts", "errors")
+
+
+def load(config_path: Path) -> tuple[Config, Store]:
+    cfg = load_config(config_path)
+    fmt = cfg.logging.format
+    configure_logging(cfg.logging.level, json_lines=None if fmt == "auto" else fmt == "json")
+    return cfg, Store(cfg.store.url)
+
+
+def run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "sync", workers: int = 4) -> SyncReport:
+    from bridge.progress import progress_hook
+
+    adapters = open_adapters(cfg, [job.left, job.right], job)
+    try:
+        with progress_hook() as hook:
+            runner = JobRunner(cfg, job, store, adapters=adapters, dry_run=dry_run, progress=hook, kind=kind, workers=workers)
+            return runner.run()
+    finally:
+        for adapter in adapters.values():
+            adapter.close()
+
+
+def print_report(report: SyncReport, *, show_actions: bool) -> None:
+    title = f"job {report.job}: {report.left} <-> {report.right}" + (" (dry run: nothing written)" if report.dry_run else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("system")
+    table.add_column("entity")
+    for col in COLUMNS:
+        table.add_column(col, justify="right")
+    for (system, entity), counts in sorted(report.counts.items()):
+        table.add_row(system, entity, *(str(counts.get(c, 0) or "") for c in COLUMNS))
+    if not report.counts:
+        table.add_row("-", "-", *("" for _ in COLUMNS))
+    console.print(table)
+    if show_actions:
+        for a in report.actions:
+            console.print(f"  would {a.action:8} {a.entity:6} on {a.system:12} {a.record} {a.detail}", markup=False, highlight=False)
+    for note in report.notes:
+        console.print(f"  note: {note}", markup=False)
+    for err in report.errors[:20]:
+        console.print(f"  error: {err}", markup=False, highlight=False)
+    if len(report.errors) > 20:
+        console.print(f"  ... and {len(report.errors) - 20} more errors (see the run history: testplan-bridge status)")
+    console.print(f"  status: {report.status}" + (f", run {report.run_id}" if report.run_id else ""))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def sync(
+        config: ConfigOption,
+        jobs: Annotated[list[str] | None, typer.Argument(help="Jobs to run (default: all)")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show every planned change; write nothing")] = False,
+        workers: Annotated[int, typer.Option(help="Records written in parallel per job")] = 4,
+    ) -> None:
+        """Run sync jobs once. Exit 1 when a job had errors."""
+        cfg, store = load(config)
+        selected = [cfg.job(name) for name in jobs] if jobs else cfg.jobs
+        if not selected:
+            raise ConfigError(f"{cfg.source}: no [[jobs]] defined", hint="Add a [[jobs]] table (see config.example.toml).")
+        failed = False
+        for job in selected:
+            report = run_job(cfg, job, store, dry_run=dry_run, workers=workers)
+            print_report(report, show_actions=dry_run)
+            failed = failed or report.status != "ok"
+        raise typer.Exit(1 if failed else 0)
+
+    @app.command()
+    def migrate(
+        config: ConfigOption,
+        source: Annotated[str, typer.Option("--from", help="System to copy from")],
+        target: Annotated[str, typer.Option("--to", help="System to copy to")],
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be copied; write nothing")] = False,
+        resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted migration")] = False,
+        workers: Annotated[int, typer.Option(help="Records written in parallel")] = 4,
+    ) -> None:
+        """One-way full copy of folders, cases, plans and results, recorded as links.
+
+        When a job in the config connects the two systems, the links are that job's, so a later two-way sync
+        continues from the migration instead of matching everything again.
+        """
+        cfg, store = load(config)
+        job = migration_job(cfg, source, target)
+        previous = store.runs(job=job.name, limit=1)
+        if previous and previous[0].kind == "migrate" and previous[0].status != "ok" and not resume and not dry_run:
+            raise ConfigError(
+                f"the last migration {source} -> {target} (run {previous[0].id}) did not finish ({previous[0].status})",
+                hint="Run again with --resume to continue it: records already copied are not copied twice.",
+            )
+        report = run_job(cfg, job, store, dry_run=dry_run, kind="migrate", workers=workers)
+        print_report(report, show_actions=dry_run)
+        raise typer.Exit(0 if report.status == "ok" else 1)
+
+    conflicts_app = typer.Typer(help="List, show and resolve conflicts.", no_args_is_help=True)
+    app.add_typer(conflicts_app, name="conflicts")
+
+    @conflicts_app.command("list")
+    def conflicts_list(
+        config: ConfigOption,
+        job: Annotated[str | None, typer.Option(help="Only this job")] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Include resolved conflicts")] = False,
+    ) -> None:
+        """Open conflicts (with --all, resolved ones too)."""
+        _cfg, store = load(config)
+        rows = store.conflicts(job=job, open_only=not all_)
+        table = Table(title=f"{len(rows)} conflict(s)" + ("" if all_ else " open"), title_justify="left")
+        for col in ("id", "job", "entity", "kind", "record", "field", "status"):
+            table.add_column(col)
+        for c in rows:
+            status = "open" if c.resolved_at is None else f"{c.resolution}"
+            table.add_row(str(c.id), c.job, c.entity, c.kind, c.record, c.field or "", status)
+        console.print(table)
+
+    @conflicts_app.command("show")
+    def conflicts_show(config: ConfigOption, conflict_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+        """Everything about one conflict: base, left and right values."""
+        _cfg, store = load(config)
+        c = store.conflict(conflict_id)
+        if c is None:
+            raise ConfigError(f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list")
+        data: dict[str, Any] = c.model_dump(mode="json")
+        console.print_json(json.dumps(data, default=str))
+
+    @conflicts_app.command("resolve")
+    def conflicts_resolve(
+        config: ConfigOption,
+        conflict_id: Annotated[int, typer.Argument(metavar="ID")],
+        take: Annotated[str, typer.Option(help="left | right | value=<JSON or text>")],
+        by: Annotated[str | None, typer.Option(help="Who resolves (default: the current user)")] = None,
+    ) -> None:
+        """Decide a conflict; the next sync writes the chosen value to both sides."""
+        _cfg, store = load(config)
+        c = store.conflict(conflict_id)
+        if c is None:
+            raise ConfigError(f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list")
+        if c.resolved_at is not None:
+            raise ConfigError(f"conflict {conflict_id} is resolved already ({c.resolution})")
+        if take == "left":
+            value, how = c.left_value, "left"
+        elif take == "right":
+            value, how = c.right_value, "right"
+        elif take.startswith("value="):
+            raw = take[len("value=") :]
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+            how = "value"
+        else:
+            raise ConfigError(f"--take {take!r}: expected left, right or value=<JSON or text>")
+        applies = c.kind in ("edit", "first-sight") and c.field is not None
+        store.resolve_conflict(
+            conflict_id, resolution=how if applies else f"dismissed:{how}", value=value, by=by or getpass.getuser(), applied=not applies
+        )
+        console.print(
+            f"conflict {conflict_id} resolved ({how})"
+            + ("; the next sync of job " + c.job + " writes it to both sides" if applies else "")
+        )
+
+    @app.command()
+    def status(config: ConfigOption) -> None:
+        """Last runs and open conflicts per job."""
+        cfg, store = load(config)
+        table = Table(title="jobs", title_justify="left")
+        for col in ("job", "last run", "status", "duration", "links", "open conflicts", "last success"):
+            table.add_column(col)
+        open_by_job: dict[str, int] = {}
+        for c in store.conflicts(open_only=True):
+            open_by_job[c.job] = open_by_job.get(c.job, 0) + 1
+        names = [j.name for j in cfg.jobs] + sorted({r.job for r in store.runs(limit=200)} - {j.name for j in cfg.jobs})
+        for name in names:
+            runs = store.runs(job=name, limit=1)
+            last = runs[0] if runs else None
+            ok = store.last_success(name)
+            table.add_row(
+                name,
+                f"{last.started_at:%Y-%m-%d %H:%M:%S}" if last else "never",
+                last.status if last else "",
+                f"{last.duration_s:.1f}s" if last and last.duration_s is not None else "",
+                str(store.link_count(name)),
+                str(open_by_job.get(name, 0)),
+                f"{ok.started_at:%Y-%m-%d %H:%M:%S}" if ok else "",
+            )
+        console.print(table)
+
+
+def migration_job(cfg: Config, source: str, target: str) -> Job:
+    """The job whose links a migration records: the config's job for the pair, oriented one way."""
+    cfg.system(source)
+    cfg.system(target)
+    if source == target:
+        raise ConfigError("--from and --to must name two different systems")
+    for job in cfg.jobs:
+        if {job.left, job.right} == {source, target}:
+            direction = "left-to-right" if job.left == source else "right-to-left"
+            return job.model_copy(update={"direction": direction, "deletions": "unlink"})
+    return Job(name=f"migrate-{source}-{target}", left=source, right=target, direction="left-to-right")

@@ -1,0 +1,997 @@
+"""Runs one job: reads both sides, matches, merges, writes, and keeps the store as the status table.
+
+Order of entities: folders, cases, plans (their membership needs the case links), results (need plan links).
+
+Safety rules this module implements (SYNC-NOTES):
+- first sight matches before creating; ambiguous matches are logged, never guessed;
+- a create is preceded by a committed write intent carrying the marker the record will hold; an intent left
+  open by a crash is settled at the start of the next run by finding the marker (adopt) or abandoning it;
+- the base snapshot and per-side hashes are committed only after the remote write succeeded;
+- a record missing from a listing is only deleted after a direct lookup confirms it; a modification on the
+  other side beats the deletion; a mass deletion stops the job before anything is deleted;
+- values a side cannot hold are logged as "cannot-represent" conflicts and that write is not made.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.base import Adapter
+from bridge.config import Config, Job
+from bridge.errors import BridgeError, CannotRepresent, RemoteError, TransportError, Unrepresentable
+from bridge.model import Case, Entity, Plan, Result
+from bridge.sync.markers import marker_for
+from bridge.sync.match import match_records
+from bridge.sync.merge import MergeOutcome, Policy, Side, hashes, merge_record
+from bridge.sync.views import CaseFields, apply_plan, plan_for_create, plan_view
+from mappings.store import Store
+from mappings.tables import Conflict, Link, ResultCopy
+
+log = logging.getLogger("bridge.sync")
+
+#: below this many vanished records the mass-deletion guard does not trip (one deleted case of three is
+#: a person's decision, not a broken listing)
+MASS_DELETE_MIN = 3
+
+
+class MassDeletionStop(BridgeError):
+    """Too many linked records vanished at once: the job stops before deleting anything."""
+
+
+@dataclass
+class PlannedAction:
+    entity: str
+    action: str  # create | update | delete | unlink | adopt | conflict | restore | link
+    system: str
+    record: str
+    detail: str = ""
+
+
+@dataclass
+class SyncReport:
+    job: str
+    left: str
+    right: str
+    dry_run: bool
+    counts: dict[tuple[str, str], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    actions: list[PlannedAction] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    run_id: int | None = None
+    status: str = "running"
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, system: str, entity: str, what: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[(system, entity)][what] += n
+
+    def act(self, action: PlannedAction) -> None:
+        with self._lock:
+            self.actions.append(action)
+
+    def error(self, message: str) -> None:
+        with self._lock:
+            self.errors.append(message)
+
+    def total(self, what: str) -> int:
+        return sum(c[what] for c in self.counts.values())
+
+    def as_counts(self) -> dict[str, Any]:
+        return {f"{system}/{entity}": dict(c) for (system, entity), c in sorted(self.counts.items())}
+
+
+ProgressHook = Callable[[str, int | None], Callable[[int], None]]
+
+
+def _no_progress(_label: str, _total: int | None) -> Callable[[int], None]:
+    return lambda _n: None
+
+
+class JobRunner:
+    def __init__(
+        self,
+        config: Config,
+        job: Job,
+        store: Store,
+        *,
+        adapters: dict[str, Adapter],
+        dry_run: bool = False,
+        workers: int = 4,
+        progress: ProgressHook = _no_progress,
+        kind: str = "sync",
+    ) -> None:
+        self.config = config
+        self.job = job
+        self.store = store
+        self.left = adapters[job.left]
+        self.right = adapters[job.right]
+        self.dry_run = dry_run
+        self.workers = max(1, workers)
+        self.progress = progress
+        self.kind = kind
+        self.policy = Policy(
+            name=job.conflict_policy,
+            owners=dict(job.field_owners),
+            direction=job.direction,
+            tolerance=job.tolerance(),
+        )
+        self.case_fields = CaseFields.for_job(
+            self.left.capabilities.case_fields, self.right.capabilities.case_fields, job.custom_fields
+        )
+        self.plan_fields = tuple(
+            f
+            for f in ("name", "description", "start_date", "end_date", "milestone", "state")
+            if _holds(self.left.capabilities.plan_fields, f) and _holds(self.right.capabilities.plan_fields, f)
+        )
+        self.report = SyncReport(job.name, job.left, job.right, dry_run)
+        self._open_conflicts: dict[str, list[Conflict]] = defaultdict(list)
+        self._resolutions: dict[str, list[Conflict]] = defaultdict(list)
+
+    # ----------------------------------------------------------------------------------------- helpers
+    def side(self, side: Side) -> Adapter:
+        return self.left if side == "left" else self.right
+
+    def name(self, side: Side) -> str:
+        return self.job.left if side == "left" else self.job.right
+
+    def run(self) -> SyncReport:
+        run = None if self.dry_run else self.store.start_run(self.job.name, kind=self.kind)
+        self.report.run_id = run.id if run else None
+        status = "ok"
+        try:
+            entities = set(self.job.entities)
+            if Entity.FOLDER in entities:
+                self.sync_folders()
+            if Entity.CASE in entities:
+                self.sync_cases()
+            if Entity.PLAN in entities:
+                self.sync_plans()
+            if Entity.RESULT in entities:
+                self.sync_results()
+            if self.report.errors:
+                status = "errors"
+        except MassDeletionStop as exc:
+            status = "aborted"
+            self.report.error(str(exc))
+        except BridgeError as exc:
+            status = "failed"
+            self.report.error(str(exc))
+        except BaseException as exc:  # recorded, then re-raised (KeyboardInterrupt, SIGTERM -> SystemExit)
+            status = "aborted"
+            self.report.error(f"interrupted: {type(exc).__name__}")
+            self.report.status = status
+            if run is not None:
+                self.store.finish_run(run, status=status, counts=self.report.as_counts(), errors=self.report.errors)
+            raise
+        self.report.status = status
+        if run is not None:
+            self.store.finish_run(run, status=status, counts=self.report.as_counts(), errors=self.report.errors)
+        log.info(
+            "job finished",
+            extra={"job": self.job.name, "run_id": self.report.run_id, "status": status, **_flat(self.report)},
+        )
+        return self.report
+
+    def _parallel(self, label: str, items: Sequence[Any], fn: Callable[[Any], None]) -> None:
+        if not items:
+            return
+        tick = self.progress(label, len(items))
+
+        def guarded(item: Any) -> None:
+            try:
+                fn(item)
+            except RemoteError as exc:
+                self.report.error(str(exc))
+            finally:
+                tick(1)
+
+        if self.workers == 1 or len(items) == 1:
+            for item in items:
+                guarded(item)
+            return
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"sync-{self.job.name}") as pool:
+            list(pool.map(guarded, items))
+
+    def _load_conflict_state(self, entity: str) -> None:
+        self._open_conflicts = defaultdict(list)
+        for c in self.store.conflicts(job=self.job.name, open_only=True):
+            if c.entity == entity:
+                self._open_conflicts[c.record].append(c)
+        self._resolutions = defaultdict(list)
+        for c in self.store.pending_resolutions(self.job.name, entity):
+            self._resolutions[c.record].append(c)
+
+    def _log_conflict(self, conflict: Conflict) -> None:
+        conflict.run_id = self.report.run_id
+        side_name = self.job.left if conflict.left_id else self.job.right
+        self.report.count(side_name, conflict.entity, "conflicts")
+        self.report.act(
+            PlannedAction(conflict.entity, "conflict", "-", conflict.record, f"{conflict.kind} {conflict.field or ''}")
+        )
+        if not self.dry_run:
+            self.store.log_conflict(conflict)
+
+    def _cannot_represent(self, entity: str, record: str, problems: Sequence[Unrepresentable], target: Side, **ids: Any) -> None:
+        for p in problems:
+            self._log_conflict(
+                Conflict(
+                    job=self.job.name,
+                    entity=entity,
+                    kind="cannot-represent",
+                    record=record,
+                    field=p.field,
+                    left_value=p.value if target == "right" else None,
+                    right_value=p.value if target == "left" else None,
+                    message=f"{self.name(target)} cannot hold it: {p.reason}",
+                    **ids,
+                )
+            )
+
+    # ----------------------------------------------------------------------------------------- folders
+    def sync_folders(self) -> None:
+        if Entity.FOLDER not in self.left.capabilities.entities or Entity.FOLDER not in self.right.capabilities.entities:
+            return
+        paths: dict[Side, set[tuple[str, ...]]] = {}
+        for side in ("left", "right"):
+            paths[side] = {f.path for f in self.side(side).iter_folders() if self._in_scope_path(f.path)}  # type: ignore[arg-type]
+        for source, target in (("left", "right"), ("right", "left")):
+            if not self.policy.may_write(target):  # type: ignore[arg-type]
+                continue
+            missing = sorted(paths[source] - paths[target])  # type: ignore[index]
+            for path in missing:
+                self.report.act(PlannedAction("folder", "create", self.name(target), "/".join(path)))  # type: ignore[arg-type]
+                if not self.dry_run:
+                    try:
+                        self.side(target).ensure_folder(path)  # type: ignore[arg-type]
+                    except RemoteError as exc:
+                        self.report.error(str(exc))
+                        self.report.count(self.name(target), "folder", "errors")  # type: ignore[arg-type]
+                        continue
+                self.report.count(self.name(target), "folder", "created")  # type: ignore[arg-type]
+
+    def _in_scope_path(self, path: Sequence[str]) -> bool:
+        if not self.job.scope.folders:
+            return True
+        joined = "/".join(path)
+        return any(joined == f.strip("/") or joined.startswith(f.strip("/") + "/") for f in self.job.scope.folders)
+
+    # ------------------------------------------------------------------------------------------- cases
+    def sync_cases(self) -> None:
+        entity = Entity.CASE.value
+        self._load_conflict_state(entity)
+        listed: dict[Side, dict[str, Case]] = {}
+        for side in ("left", "right"):
+            tick = self.progress(f"reading {self.name(side)} cases", None)  # type: ignore[arg-type]
+            cases: dict[str, Case] = {}
+            for case in self.side(side).iter_cases():  # type: ignore[arg-type]
+                if case.id is not None and self._in_scope_path(case.folder):
+                    cases[case.id] = case
+                    tick(1)
+            listed[side] = cases  # type: ignore[index]
+        links = [link for link in self.store.links(self.job.name, entity)]
+        self._settle_intents(entity, listed, links)
+        links = [link for link in self.store.links(self.job.name, entity)]
+        active = [link for link in links if link.state == "active"]
+        self._guard_mass_deletion(entity, active, listed)
+
+        pairs: list[tuple[Link, Case | None, Case | None]] = []
+        for link in active:
+            pairs.append((link, listed["left"].get(link.left_id), listed["right"].get(link.right_id)))
+        self._parallel(f"{self.job.name}: linked cases", pairs, lambda p: self._sync_linked_case(*p))
+
+        linked_left = {link.left_id for link in links}
+        linked_right = {link.right_id for link in links}
+        unlinked_left = [c for cid, c in listed["left"].items() if cid not in linked_left]
+        unlinked_right = [c for cid, c in listed["right"].items() if cid not in linked_right]
+        matched = match_records(self.job.name, entity, unlinked_left, unlinked_right)
+        for amb in matched.ambiguous:
+            self._log_conflict(
+                Conflict(
+                    job=self.job.name,
+                    entity=entity,
+                    kind="ambiguous-match",
+                    record=amb.key,
+                    left_value=amb.left_ids,
+                    right_value=amb.right_ids,
+                    message=f"several records share {amb.key}; link them by hand or make the key unique",
+                )
+            )
+        self._parallel(f"{self.job.name}: matched cases", matched.pairs, lambda p: self._first_sight_case(p[0], p[1]))
+        creates: list[tuple[Side, Case]] = [("left", c) for c in matched.left_only] + [
+            ("right", c) for c in matched.right_only
+        ]
+        creates = [(s, c) for s, c in creates if self.policy.may_write(_other(s))]
+        self._parallel(f"{self.job.name}: new cases", creates, lambda sc: self._create_case(sc[0], sc[1]))
+
+    def _record_ref(self, left_id: str | None, right_id: str | None) -> str:
+        return f"{self.job.left}:{left_id or '-'} <-> {self.job.right}:{right_id or '-'}"
+
+    def _settle_intents(self, entity: str, listed: dict[Side, dict[str, Any]], links: list[Link]) -> None:
+        """Adopt records created by a run that died before linking them; abandon intents that never landed."""
+        intents = self.store.open_intents(self.job.name, entity)
+        if not intents:
+            return
+        linked = {(link.left_id, link.right_id) for link in links}
+        for intent in intents:
+            target: Side = intent.target_side  # type: ignore[assignment]
+            source: Side = _other(target)
+            by_marker = {r.marker: r for r in listed[target].values() if r.marker}
+            found = by_marker.get(intent.marker)
+            if found is None:
+                finder = self.side(target).find_case_by_marker if entity == "case" else self.side(target).find_plan_by_marker
+                found = finder(intent.marker)
+            src = listed[source].get(intent.source_id)
+            if found is None or found.id is None:
+                self.store.resolve_intent(intent.id, "abandoned")  # type: ignore[arg-type]
+                continue
+            left_id, right_id = (intent.source_id, found.id) if target == "right" else (found.id, intent.source_id)
+            if (left_id, right_id) in linked or src is None:
+                self.store.resolve_intent(intent.id, f"adopted:{found.id}")  # type: ignore[arg-type]
+                continue
+            self.report.act(PlannedAction(entity, "adopt", self.name(target), str(found.id), intent.marker))
+            if self.dry_run:
+                continue
+            lrec, rrec = (src, found) if target == "right" else (found, src)
+            lview, rview = self._views(entity, lrec, rrec)
+            link = Link(
+                job=self.job.name,
+                entity=entity,
+                left_id=left_id,
+                right_id=right_id,
+                marker=intent.marker,
+                base=_jsonable(lview if source == "left" else rview),
+                left_hashes=hashes(lview),
+                right_hashes=hashes(rview),
+            )
+            self.store.save_link(link, resolve_intent=intent.id, outcome=f"adopted:{found.id}")
+            listed[target][found.id] = found
+            links.append(link)
+            linked.add((left_id, right_id))
+            self.report.count(self.name(target), entity, "adopted")
+
+    def _views(self, entity: str, left: Any, right: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        if entity == "case":
+            return self.case_fields.view(left, "left"), self.case_fields.view(right, "right")
+        return self._plan_views(left, right)
+
+    def _guard_mass_deletion(self, entity: str, active: list[Link], listed: dict[Side, dict[str, Any]]) -> None:
+        if not active:
+            return
+        for side in ("left", "right"):
+            ids = listed[side]  # type: ignore[index]
+            vanished = sum(1 for link in active if (link.left_id if side == "left" else link.right_id) not in ids)
+            share = vanished / len(active)
+            if vanished >= MASS_DELETE_MIN and share > self.job.mass_delete_threshold:
+                raise MassDeletionStop(
+                    f"job {self.job.name}: {vanished} of {len(active)} linked {entity}s ({share:.0%}) vanished from "
+                    f"{self.name(side)} at once (threshold {self.job.mass_delete_threshold:.0%}); nothing was "  # type: ignore[arg-type]
+                    "deleted or changed",
+                    hint="If the deletions are intended, raise mass_delete_threshold for this job and run again; "
+                    "otherwise check the system's permissions, filters and scope.",
+                )
+
+    def _sync_linked_case(self, link: Link, left: Case | None, right: Case | None) -> None:
+        entity = "case"
+        if left is None:
+            left = self.left.get_case(link.left_id)  # direct lookup: a listing alone never proves a deletion
+        if right is None:
+            right = self.right.get_case(link.right_id)
+        if left is None or right is None:
+            self._handle_deletion(entity, link, left, right)
+            return
+        lview = self.case_fields.view(left, "left")
+        rview = self.case_fields.view(right, "right")
+        self._merge_pair(entity, link, left, right, lview, rview)
+
+    def _merge_pair(self, entity: str, link: Link, left: Any, right: Any, lview: dict[str, Any], rview: dict[str, Any]) -> None:
+        record = self._record_ref(link.left_id, link.right_id)
+        forced: dict[str, Any] = {}
+        applied: list[int] = []
+        for c in self._resolutions.get(record, []):
+            if c.field:
+                forced[c.field] = c.resolved_value
+                applied.append(c.id)  # type: ignore[arg-type]
+        outcome = merge_record(
+            link.base or {},
+            lview,
+            rview,
+            self.policy,
+            left_hashes=link.left_hashes,
+            right_hashes=link.right_hashes,
+            left_time=getattr(left, "updated_at", None) if self.left.capabilities.trustworthy_timestamps else None,
+            right_time=getattr(right, "updated_at", None) if self.right.capabilities.trustworthy_timestamps else None,
+            forced=forced,
+        )
+        title = getattr(left, "title", None) or getattr(left, "name", "")
+        for fc in outcome.conflicts:
+            conflict = Conflict(
+                job=self.job.name,
+                entity=entity,
+                kind="first-sight" if fc.first_sight else "edit",
+                record=record,
+                left_id=link.left_id,
+                right_id=link.right_id,
+                field=fc.field,
+                base_value=_jsonable(fc.base),
+                left_value=_jsonable(fc.left),
+                right_value=_jsonable(fc.right),
+                message=f"{title}: both sides changed {fc.field}"
+                + (f"; decided by {fc.resolution}, the other value is kept here" if fc.resolution else ""),
+            )
+            if fc.resolution:
+                conflict.resolved_at = conflict.detected_at
+                conflict.applied_at = conflict.detected_at
+                conflict.resolution = fc.resolution
+                conflict.resolved_value = _jsonable(fc.left if fc.winner == "left" else fc.right)
+                conflict.resolved_by = "policy"
+            self._log_conflict(conflict)
+        new_left, new_right = lview, rview
+        ok = True
+        if outcome.to_right:
+            result = self._write(entity, "right", link.right_id, right, outcome.to_right, record)
+            ok = ok and result is not None
+            if result is not None:
+                new_right = result
+        if outcome.to_left:
+            result = self._write(entity, "left", link.left_id, left, outcome.to_left, record)
+            ok = ok and result is not None
+            if result is not None:
+                new_left = result
+        if not outcome.changed and not outcome.conflicts and not forced:
+            if _base_unchanged(link, outcome, lview, rview):
+                self.report.count(self.job.left, entity, "unchanged")
+                return
+        if self.dry_run:
+            return
+        failed_fields: set[str] = set()
+        if outcome.to_right and new_right is rview:
+            failed_fields |= set(outcome.to_right)
+        if outcome.to_left and new_left is lview:
+            failed_fields |= set(outcome.to_left)
+        self._save_base(link, outcome, new_left, new_right, failed_fields)
+        if applied and ok:
+            self.store.mark_applied(applied)
+        if outcome.settled and self._open_conflicts.get(record):
+            self.store.auto_resolve(self.job.name, entity, record, sorted(outcome.settled))
+
+    def _write(self, entity: str, target: Side, native_id: str, current: Any, values: dict[str, Any], record: str) -> dict[str, Any] | None:
+        """Write merged values to one side; return that side's view as stored, or None when not written."""
+        adapter = self.side(target)
+        to_left = self._left_ids() if entity == "plan" else {}
+        if entity == "case":
+            updated = self.case_fields.apply(current, values, target)
+            problems = adapter.check_case(updated)
+        else:
+            updated = apply_plan(
+                current,
+                values,
+                side=target,
+                from_left_ids=self._case_map("left_to_right"),
+                to_left_ids=to_left if target == "left" else self._case_map("right_to_left"),
+            )
+            problems = adapter.check_plan(updated)
+        if problems:
+            self._cannot_represent(entity, record, problems, target, left_id=None, right_id=None)
+            return None
+        self.report.act(PlannedAction(entity, "update", self.name(target), native_id, ", ".join(sorted(values))))
+        if self.dry_run:
+            self.report.count(self.name(target), entity, "updated")
+            return None
+        try:
+            stored = adapter.update_case(native_id, updated) if entity == "case" else adapter.update_plan(native_id, updated)
+        except CannotRepresent as exc:
+            self._cannot_represent(entity, record, exc.problems, target)
+            return None
+        except RemoteError as exc:
+            self.report.error(f"updating {entity} {native_id} on {self.name(target)}: {exc}")
+            self.report.count(self.name(target), entity, "errors")
+            return None
+        self.report.count(self.name(target), entity, "updated")
+        if entity == "case":
+            return self.case_fields.view(stored, target)
+        return plan_view(stored, target, self.plan_fields, to_left if target == "left" else self._case_map("right_to_left"))
+
+    def _save_base(
+        self, link: Link, outcome: MergeOutcome, new_left: dict[str, Any], new_right: dict[str, Any], failed: set[str]
+    ) -> None:
+        base = dict(link.base or {})
+        lh = dict(link.left_hashes or {})
+        rh = dict(link.right_hashes or {})
+        now_l, now_r = hashes(new_left), hashes(new_right)
+        for name, value in outcome.base.items():
+            if name not in failed:
+                base[name] = _jsonable(value)
+        for name in outcome.accept_left - failed:
+            if name in now_l:
+                lh[name] = now_l[name]
+        for name in outcome.accept_right - failed:
+            if name in now_r:
+                rh[name] = now_r[name]
+        link.base, link.left_hashes, link.right_hashes = base, lh, rh
+        self.store.save_link(link)
+
+    def _handle_deletion(self, entity: str, link: Link, left: Any, right: Any) -> None:
+        record = self._record_ref(link.left_id, link.right_id)
+        if left is None and right is None:
+            self.report.act(PlannedAction(entity, "unlink", "-", record, "deleted on both sides"))
+            if not self.dry_run:
+                self.store.delete_link(link)
+            self.report.count(self.job.left, entity, "deleted")
+            return
+        gone: Side = "left" if left is None else "right"
+        kept: Side = _other(gone)
+        survivor = right if gone == "left" else left
+        view = self.case_fields.view(survivor, kept) if entity == "case" else self._plan_views_one(survivor, kept)
+        kept_hashes = link.right_hashes if kept == "right" else link.left_hashes
+        modified = any(kept_hashes.get(k) != h for k, h in hashes(view).items() if k in kept_hashes)
+        if modified and self.policy.may_write(gone):
+            # a modification beats a deletion: restore the record on the side that deleted it, and say so
+            self._log_conflict(
+                Conflict(
+                    job=self.job.name,
+                    entity=entity,
+                    kind="delete-vs-modify",
+                    record=record,
+                    left_id=link.left_id,
+                    right_id=link.right_id,
+                    message=f"deleted on {self.name(gone)} but changed on {self.name(kept)}: restored on {self.name(gone)}",
+                    resolution="restored",
+                    resolved_at=_now(),
+                    applied_at=_now(),
+                    resolved_by="testplan-bridge",
+                )
+            )
+            if not self.dry_run:
+                self.store.delete_link(link)
+            if entity == "case":
+                self._create_case(kept, survivor, restored=True)
+            else:
+                self._create_plan(kept, survivor)
+            return
+        if self.job.deletions == "propagate" and self.policy.may_write(kept):
+            self.report.act(PlannedAction(entity, "delete", self.name(kept), str(survivor.id)))
+            if self.dry_run:
+                self.report.count(self.name(kept), entity, "deleted")
+                return
+            try:
+                (self.side(kept).delete_case if entity == "case" else self.side(kept).delete_plan)(survivor.id)
+            except RemoteError as exc:
+                self.report.error(f"deleting {entity} {survivor.id} on {self.name(kept)}: {exc}")
+                self.report.count(self.name(kept), entity, "errors")
+                return
+            self.store.delete_link(link)
+            self.report.count(self.name(kept), entity, "deleted")
+            return
+        # unlink and log; the tombstone keeps the survivor from being copied back as "new"
+        self.report.act(PlannedAction(entity, "unlink", self.name(kept), str(survivor.id), f"deleted on {self.name(gone)}"))
+        self.report.count(self.name(kept), entity, "unlinked")
+        self._log_conflict(
+            Conflict(
+                job=self.job.name,
+                entity=entity,
+                kind="deleted",
+                record=record,
+                left_id=link.left_id,
+                right_id=link.right_id,
+                message=f"deleted on {self.name(gone)}; kept on {self.name(kept)} and unlinked (deletions = unlink)",
+                resolution="policy:unlink",
+                resolved_at=_now(),
+                applied_at=_now(),
+                resolved_by="policy",
+            )
+        )
+        if not self.dry_run:
+            link.state = "unlinked"
+            self.store.save_link(link)
+
+    def _first_sight_case(self, left: Case, right: Case) -> None:
+        link = Link(job=self.job.name, entity="case", left_id=str(left.id), right_id=str(right.id))
+        self.report.act(PlannedAction("case", "link", "-", self._record_ref(left.id, right.id), left.title))
+        self.report.count(self.job.left, "case", "linked")
+        lview = self.case_fields.view(left, "left")
+        rview = self.case_fields.view(right, "right")
+        self._merge_first_sight("case", link, left, right, lview, rview)
+
+    def _merge_first_sight(self, entity: str, link: Link, left: Any, right: Any, lview: dict[str, Any], rview: dict[str, Any]) -> None:
+        # base None: differing fields are conflicts, never "newest wins"
+        link.base = {}
+        if not self.dry_run:
+            link = self.store.save_link(link)
+        outcome = merge_record(None, lview, rview, self.policy)
+        record = self._record_ref(link.left_id, link.right_id)
+        title = getattr(left, "title", None) or getattr(left, "name", "")
+        for fc in outcome.conflicts:
+            conflict = Conflict(
+                job=self.job.name,
+                entity=entity,
+                kind="first-sight",
+                record=record,
+                left_id=link.left_id,
+                right_id=link.right_id,
+                field=fc.field,
+                left_value=_jsonable(fc.left),
+                right_value=_jsonable(fc.right),
+                message=f"{title}: matched records differ in {fc.field} at first sync"
+                + (f"; decided by {fc.resolution}" if fc.resolution else ""),
+            )
+            if fc.resolution:
+                conflict.resolved_at = conflict.applied_at = conflict.detected_at
+                conflict.resolution = fc.resolution
+                conflict.resolved_value = _jsonable(fc.left if fc.winner == "left" else fc.right)
+                conflict.resolved_by = "policy"
+            self._log_conflict(conflict)
+        new_left, new_right = lview, rview
+        failed: set[str] = set()
+        if outcome.to_right:
+            result = self._write(entity, "right", link.right_id, right, outcome.to_right, record)
+            if result is None:
+                failed |= set(outcome.to_right)
+            else:
+                new_right = result
+        if outcome.to_left:
+            result = self._write(entity, "left", link.left_id, left, outcome.to_left, record)
+            if result is None:
+                failed |= set(outcome.to_left)
+            else:
+                new_left = result
+        if not self.dry_run:
+            self._save_base(link, outcome, new_left, new_right, failed)
+
+    def _create_case(self, source: Side, case: Case, *, restored: bool = False) -> None:
+        target: Side = _other(source)
+        adapter = self.side(target)
+        new = self.case_fields.for_create(case, source)
+        ref = f"{self.name(source)}:{case.id} {case.title!r}"
+        problems = adapter.check_case(new)
+        if problems:
+            ids = {"left_id": case.id} if source == "left" else {"right_id": case.id}
+            self._cannot_represent("case", ref, problems, target, **ids)
+            return
+        marker = marker_for(self.job.name, "case", source, str(case.id))
+        self.report.act(PlannedAction("case", "restore" if restored else "create", self.name(target), case.title, ref))
+        if self.dry_run:
+            self.report.count(self.name(target), "case", "created")
+            return
+        intent = self.store.record_intent(self.job.name, "case", target, str(case.id), marker)
+        try:
+            created = adapter.create_case(new, marker=marker)
+        except TransportError as exc:
+            # the create may have landed: the open intent makes the next run look for the marker first
+            self.report.error(f"creating case {ref} on {self.name(target)}: {exc}")
+            self.report.count(self.name(target), "case", "errors")
+            if not exc.maybe_applied:
+                self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
+            return
+        except CannotRepresent as exc:
+            self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
+            self._cannot_represent("case", ref, exc.problems, target)
+            return
+        except RemoteError as exc:
+            self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
+            self.report.error(f"creating case {ref} on {self.name(target)}: {exc}")
+            self.report.count(self.name(target), "case", "errors")
+            return
+        sview = self.case_fields.view(case, source)
+        tview = self.case_fields.view(created, target)
+        left_id, right_id = (str(case.id), str(created.id)) if source == "left" else (str(created.id), str(case.id))
+        link = Link(
+            job=self.job.name,
+            entity="case",
+            left_id=left_id,
+            right_id=right_id,
+            marker=marker,
+            base=_jsonable(sview),
+            left_hashes=hashes(sview if source == "left" else tview),
+            right_hashes=hashes(tview if source == "left" else sview),
+        )
+        self.store.save_link(link, resolve_intent=intent.id, outcome=f"created:{created.id}")
+        self.report.count(self.name(target), "case", "created")
+        self._note_lossy("case", ref, sview, tview, target)
+
+    def _note_lossy(self, entity: str, ref: str, sent: dict[str, Any], stored: dict[str, Any], target: Side) -> None:
+        """A value the target stored differently from what was sent (fewer levels, re-formatted text)."""
+        for name in sorted(sent):
+            if hashes({name: sent[name]}) != hashes({name: stored.get(name)}):
+                self._log_conflict(
+                    Conflict(
+                        job=self.job.name,
+                        entity=entity,
+                        kind="lossy-write",
+                        record=ref,
+                        field=name,
+                        left_value=_jsonable(sent[name] if target == "right" else stored.get(name)),
+                        right_value=_jsonable(stored.get(name) if target == "right" else sent[name]),
+                        message=f"{self.name(target)} stored {name} differently from what was sent",
+                        resolution="noted",
+                        resolved_at=_now(),
+                        applied_at=_now(),
+                        resolved_by="testplan-bridge",
+                    )
+                )
+
+    # ------------------------------------------------------------------------------------------- plans
+    def _case_map(self, direction: str) -> dict[str, str]:
+        cache = getattr(self, "_case_maps", None)
+        if cache is None:
+            links = [link for link in self.store.links(self.job.name, "case") if link.state == "active"]
+            cache = {
+                "left_to_right": {link.left_id: link.right_id for link in links},
+                "right_to_left": {link.right_id: link.left_id for link in links},
+            }
+            self._case_maps = cache
+        return cache[direction]
+
+    def _left_ids(self) -> dict[str, str]:
+        return {lid: lid for lid in self._case_map("left_to_right")}
+
+    def _plan_views(self, left: Plan, right: Plan) -> tuple[dict[str, Any], dict[str, Any]]:
+        return (
+            plan_view(left, "left", self.plan_fields, self._left_ids()),
+            plan_view(right, "right", self.plan_fields, self._case_map("right_to_left")),
+        )
+
+    def _plan_views_one(self, plan: Plan, side: Side) -> dict[str, Any]:
+        mapping = self._left_ids() if side == "left" else self._case_map("right_to_left")
+        return plan_view(plan, side, self.plan_fields, mapping)
+
+    def _in_plan_scope(self, plan: Plan) -> bool:
+        patterns = self.job.scope.plan_names
+        return not patterns or any(fnmatch.fnmatchcase(plan.name, p) for p in patterns)
+
+    def sync_plans(self) -> None:
+        entity = Entity.PLAN.value
+        if Entity.PLAN not in self.left.capabilities.entities or Entity.PLAN not in self.right.capabilities.entities:
+            return
+        self._case_maps = None  # case links may have changed in this run
+        self._load_conflict_state(entity)
+        listed: dict[Side, dict[str, Plan]] = {}
+        for side in ("left", "right"):
+            listed[side] = {  # type: ignore[index]
+                p.id: p for p in self.side(side).iter_plans() if p.id is not None and self._in_plan_scope(p)  # type: ignore[arg-type]
+            }
+        links = self.store.links(self.job.name, entity)
+        self._settle_intents(entity, listed, links)  # type: ignore[arg-type]
+        links = self.store.links(self.job.name, entity)
+        active = [link for link in links if link.state == "active"]
+        self._guard_mass_deletion(entity, active, listed)  # type: ignore[arg-type]
+        for link in active:
+            left = listed["left"].get(link.left_id) or self.left.get_plan(link.left_id)
+            right = listed["right"].get(link.right_id) or self.right.get_plan(link.right_id)
+            try:
+                if left is None or right is None:
+                    self._handle_deletion(entity, link, left, right)
+                    continue
+                lview, rview = self._plan_views(left, right)
+                self._merge_pair(entity, link, left, right, lview, rview)
+            except RemoteError as exc:
+                self.report.error(str(exc))
+        linked_left = {link.left_id for link in links}
+        linked_right = {link.right_id for link in links}
+        matched = match_records(
+            self.job.name,
+            entity,
+            [p for pid, p in listed["left"].items() if pid not in linked_left],
+            [p for pid, p in listed["right"].items() if pid not in linked_right],
+        )
+        for amb in matched.ambiguous:
+            self._log_conflict(
+                Conflict(
+                    job=self.job.name,
+                    entity=entity,
+                    kind="ambiguous-match",
+                    record=amb.key,
+                    left_value=amb.left_ids,
+                    right_value=amb.right_ids,
+                    message=f"several plans share {amb.key}; rename one or link them by hand",
+                )
+            )
+        for lp, rp, _how in matched.pairs:
+            link = Link(job=self.job.name, entity=entity, left_id=str(lp.id), right_id=str(rp.id))
+            self.report.count(self.job.left, entity, "linked")
+            lview, rview = self._plan_views(lp, rp)
+            self._merge_first_sight(entity, link, lp, rp, lview, rview)
+        for source, plans in (("left", matched.left_only), ("right", matched.right_only)):
+            if not self.policy.may_write(_other(source)):  # type: ignore[arg-type]
+                continue
+            for plan in plans:
+                try:
+                    self._create_plan(source, plan)  # type: ignore[arg-type]
+                except RemoteError as exc:
+                    self.report.error(str(exc))
+
+    def _create_plan(self, source: Side, plan: Plan) -> None:
+        target: Side = _other(source)
+        adapter = self.side(target)
+        mapping = self._case_map("left_to_right" if source == "left" else "right_to_left")
+        keep_runs = self.left.capabilities.plan_runs and self.right.capabilities.plan_runs
+        new, missing = plan_for_create(plan, from_source_ids=mapping, keep_runs=keep_runs)
+        ref = f"{self.name(source)}:{plan.id} {plan.name!r}"
+        if missing:
+            self.report.notes.append(f"plan {ref}: {len(missing)} member case(s) are not linked and were not copied")
+        problems = adapter.check_plan(new)
+        if problems:
+            self._cannot_represent("plan", ref, problems, target)
+            return
+        marker = marker_for(self.job.name, "plan", source, str(plan.id))
+        self.report.act(PlannedAction("plan", "create", self.name(target), plan.name, ref))
+        if self.dry_run:
+            self.report.count(self.name(target), "plan", "created")
+            return
+        intent = self.store.record_intent(self.job.name, "plan", target, str(plan.id), marker)
+        try:
+            created = adapter.create_plan(new, marker=marker)
+        except TransportError as exc:
+            if not exc.maybe_applied:
+                self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
+            raise
+        except RemoteError:
+            self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
+            raise
+        sview = self._plan_views_one(plan, source)
+        tview = self._plan_views_one(created, target)
+        left_id, right_id = (str(plan.id), str(created.id)) if source == "left" else (str(created.id), str(plan.id))
+        link = Link(
+            job=self.job.name,
+            entity="plan",
+            left_id=left_id,
+            right_id=right_id,
+            marker=marker,
+            base=_jsonable(sview),
+            left_hashes=hashes(sview if source == "left" else tview),
+            right_hashes=hashes(tview if source == "left" else sview),
+        )
+        self.store.save_link(link, resolve_intent=intent.id, outcome=f"created:{created.id}")
+        self.report.count(self.name(target), "plan", "created")
+
+    # ----------------------------------------------------------------------------------------- results
+    def sync_results(self) -> None:
+        if not (self.left.capabilities.read_results and self.right.capabilities.read_results):
+            return
+        if Entity.RESULT not in self.left.capabilities.entities or Entity.RESULT not in self.right.capabilities.entities:
+            return
+        self._case_maps = None
+        plan_links = [link for link in self.store.links(self.job.name, "plan") if link.state == "active"]
+        if not plan_links:
+            return
+        copied_sources, bridge_made = self.store.copied_results(self.job.name)
+        for link in plan_links:
+            results: dict[Side, list[Result]] = {
+                "left": list(self.left.iter_results(plan_id=link.left_id)),
+                "right": list(self.right.iter_results(plan_id=link.right_id)),
+            }
+            plans: dict[Side, Plan | None] = {"left": None, "right": None}
+            for source in ("left", "right"):
+                target: Side = _other(source)  # type: ignore[arg-type]
+                if not self.policy.may_write(target):
+                    continue
+                fresh = [
+                    r
+                    for r in results[source]  # type: ignore[index]
+                    if r.id is not None
+                    and (source, r.id) not in copied_sources
+                    and f"{source}:{r.id}" not in bridge_made
+                ]
+                if not fresh:
+                    continue
+                if plans[target] is None:
+                    plans[target] = self.side(target).get_plan(link.right_id if target == "right" else link.left_id)
+                self._copy_results(source, target, fresh, link, plans[target])  # type: ignore[arg-type]
+
+    def _copy_results(self, source: Side, target: Side, fresh: list[Result], link: Link, target_plan: Plan | None) -> None:
+        mapping = self._case_map("left_to_right" if source == "left" else "right_to_left")
+        run_of: dict[str, str | None] = {}
+        if target_plan is not None:
+            for run in target_plan.runs:
+                for cid in run.case_ids:
+                    run_of.setdefault(cid, run.id)
+        target_plan_id = link.right_id if target == "right" else link.left_id
+        outgoing: list[tuple[Result, Result]] = []
+        for result in sorted(fresh, key=lambda r: (r.executed_at is None, r.executed_at or 0, r.id)):  # type: ignore[arg-type, return-value]
+            case_id = mapping.get(result.case_id)
+            if case_id is None:
+                self.report.count(self.name(target), "result", "skipped")
+                continue
+            copy = Result(
+                case_id=case_id,
+                plan_id=target_plan_id,
+                run_id=run_of.get(case_id),
+                status=result.status,
+                comment=result.comment,
+                elapsed_seconds=result.elapsed_seconds,
+                defects=result.defects,
+                executed_at=result.executed_at,
+                executed_by=result.executed_by,
+                marker=marker_for(self.job.name, "result", source, str(result.id)),
+            )
+            outgoing.append((result, copy))
+        if not outgoing:
+            return
+        self.report.act(PlannedAction("result", "create", self.name(target), f"{len(outgoing)} results", f"plan {target_plan_id}"))
+        if self.dry_run:
+            self.report.count(self.name(target), "result", "created", len(outgoing))
+            return
+        try:
+            stored = self.side(target).add_results([c for _, c in outgoing])
+        except CannotRepresent as exc:
+            self._cannot_represent("result", f"plan {target_plan_id}", exc.problems, target)
+            return
+        except RemoteError as exc:
+            self.report.error(f"posting results to {self.name(target)}: {exc}")
+            self.report.count(self.name(target), "result", "errors")
+            return
+        rows = [
+            ResultCopy(
+                job=self.job.name,
+                source_side=source,
+                source_id=str(src.id),
+                target_id=str(st.id) if st.id is not None else None,
+                marker=copy.marker or "",
+            )
+            for (src, copy), st in zip(outgoing, stored, strict=False)
+        ]
+        self.store.record_result_copies(rows)
+        self.report.count(self.name(target), "result", "created", len(rows))
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _other(side: Side) -> Side:
+    return "right" if side == "left" else "left"
+
+
+def _holds(fields: frozenset[str] | None, name: str) -> bool:
+    return fields is None or name in fields
+
+
+def _now() -> Any:
+    from mappings.tables import utcnow
+
+    return utcnow()
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    from bridge.text import stable_json
+
+    return json.loads(stable_json(value))
+
+
+def _base_unchanged(link: Link, outcome: MergeOutcome, lview: dict[str, Any], rview: dict[str, Any]) -> bool:
+    lh, rh = hashes(lview), hashes(rview)
+    return all(link.left_hashes.get(k) == v for k, v in lh.items()) and all(
+        link.right_hashes.get(k) == v for k, v in rh.items()
+    )
+
+
+def _flat(report: SyncReport) -> dict[str, int]:
+    totals: Counter[str] = Counter()
+    for c in report.counts.values():
+        totals.update(c)
+    return dict(totals)
+
+
+def open_adapters(config: Config, names: Iterable[str], job: Job | None = None) -> dict[str, Adapter]:
+    """Create and connect the adapters for ``names`` (with the job's value map overrides)."""
+    from adapters.registry import create_adapter
+
+    adapters: dict[str, Adapter] = {}
+    try:
+        for name in names:
+            overrides = (job.value_maps.get(name) if job else None) or {}
+            adapter = create_adapter(name, config.system(name), overrides)
+            adapter.connect()
+            adapters[name] = adapter
+    except BaseException:
+        for adapter in adapters.values():
+            adapter.close()
+        raise
+    return adapters

@@ -1,0 +1,67 @@
+"""Versioned schema migrations, so users upgrading keep their store.
+
+Each migration is a function applied once, in order, inside a transaction; the versions applied are kept in
+``tpb_schema_version``. A store written by a newer release is refused rather than guessed at. On PostgreSQL the
+upgrade holds an advisory lock, so several daemons starting at once do not migrate twice.
+
+Rule for later changes: never edit an applied migration; add the next one (ALTER TABLE ... with a check that
+the column is not there yet, since version 1 creates tables from the current models with ``checkfirst``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select, text
+
+from bridge.errors import StoreError
+from mappings.tables import Conflict, Intent, Link, ResultCopy, Run, SchemaVersion
+
+_MIGRATION_LOCK_KEY = 0x7470627231  # "tpbr1": advisory lock id for schema upgrades
+
+
+def _v1_initial(conn: Connection) -> None:
+    for table in (Link, Conflict, Run, Intent, ResultCopy):
+        table.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
+def _v2_firings(conn: Connection) -> None:
+    from mappings.tables_daemon import Firing
+
+    Firing.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "links, conflicts, runs, intents, result copies", _v1_initial),
+    (2, "daemon firings (one run per scheduled firing across instances)", _v2_firings),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table(SchemaVersion.__tablename__):
+        return 0
+    versions = conn.execute(select(SchemaVersion.version)).scalars().all()  # type: ignore[call-overload]
+    return max(versions, default=0)
+
+
+def upgrade(engine: Engine) -> list[int]:
+    """Apply the missing migrations; return the versions applied (empty when up to date)."""
+    applied: list[int] = []
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+        SchemaVersion.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+        version = current_version(conn)
+        if version > LATEST:
+            raise StoreError(
+                f"the store is at schema version {version}, newer than this testplan-bridge knows ({LATEST})",
+                hint="Upgrade testplan-bridge, or point [store] url at another database.",
+            )
+        for number, _description, apply in MIGRATIONS:
+            if number <= version:
+                continue
+            apply(conn)
+            conn.execute(SchemaVersion.__table__.insert().values(version=number))  # type: ignore[attr-defined]
+            applied.append(number)
+    return applied

@@ -1,0 +1,137 @@
+"""The store's tables (sqlmodel). Changing a table means adding a migration in :mod:`mappings.migrations`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "tpb_schema_version"
+
+    version: int = Field(primary_key=True)
+    applied_at: datetime = Field(default_factory=utcnow)
+
+
+class Link(SQLModel, table=True):
+    """Which record on the left is which on the right, for one job, with the last agreed state of the pair.
+
+    ``base`` is the agreed normalized content (in the job's shared terms: plan memberships use left ids).
+    ``left_hashes``/``right_hashes`` are per-field content hashes of each side as last read or written: a side
+    changed a field when its current hash differs from its stored one. Keeping them per side (not one hash
+    for both) is what keeps a lossy system (fewer priorities, HTML re-formatting) from echoing forever.
+    """
+
+    __tablename__ = "tpb_link"
+    __table_args__ = (
+        UniqueConstraint("job", "entity", "left_id", name="uq_link_left"),
+        UniqueConstraint("job", "entity", "right_id", name="uq_link_right"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(index=True, max_length=200)
+    entity: str = Field(max_length=20)
+    left_id: str = Field(max_length=200)
+    right_id: str = Field(max_length=200)
+    marker: str | None = Field(default=None, max_length=64)
+    #: active | unlinked (a tombstone: the pair was unlinked after a deletion and must not be re-created)
+    state: str = Field(default="active", max_length=12)
+    base: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    left_hashes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    right_hashes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Conflict(SQLModel, table=True):
+    """A decision the bridge did not take alone (or took by policy, keeping the losing value)."""
+
+    __tablename__ = "tpb_conflict"
+    __table_args__ = (Index("ix_conflict_open", "job", "resolved_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=200)
+    entity: str = Field(max_length=20)
+    #: edit | first-sight | cannot-represent | delete-vs-modify | ambiguous-match | lossy-write
+    kind: str = Field(max_length=40)
+    record: str = Field(max_length=400, description="Human-readable record reference")
+    left_id: str | None = Field(default=None, max_length=200)
+    right_id: str | None = Field(default=None, max_length=200)
+    field: str | None = Field(default=None, max_length=200)
+    base_value: Any = Field(default=None, sa_column=Column(JSON))
+    left_value: Any = Field(default=None, sa_column=Column(JSON))
+    right_value: Any = Field(default=None, sa_column=Column(JSON))
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    detected_at: datetime = Field(default_factory=utcnow)
+    run_id: int | None = None
+    resolved_at: datetime | None = None
+    #: how it was resolved: left | right | value | policy:<name> | auto (the sides became equal) | dismissed
+    resolution: str | None = Field(default=None, max_length=60)
+    resolved_value: Any = Field(default=None, sa_column=Column(JSON))
+    resolved_by: str | None = Field(default=None, max_length=200)
+    #: a user's resolution is applied by the next sync run; then this is set
+    applied_at: datetime | None = None
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "tpb_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(index=True, max_length=200)
+    kind: str = Field(default="sync", max_length=20)  # sync | migrate | ci
+    dry_run: bool = False
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    #: running | ok | errors | failed | aborted
+    status: str = Field(default="running", max_length=20)
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    duration_s: float | None = None
+    instance: str | None = Field(default=None, max_length=200)
+
+
+class Intent(SQLModel, table=True):
+    """A create about to be sent to a remote system, recorded (committed) before the request.
+
+    If the process dies between the remote create and the link, the next run finds the intent still open,
+    looks the marker up on the target system, and adopts the record instead of creating it again.
+    """
+
+    __tablename__ = "tpb_intent"
+    __table_args__ = (Index("ix_intent_open", "job", "resolved_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=200)
+    entity: str = Field(max_length=20)
+    target_side: str = Field(max_length=5)  # left | right
+    source_id: str = Field(max_length=200)
+    marker: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+    #: created:<id> | adopted:<id> | abandoned
+    outcome: str | None = Field(default=None, max_length=240)
+
+
+class ResultCopy(SQLModel, table=True):
+    """A result copied from one side to the other (results are events: each is copied exactly once)."""
+
+    __tablename__ = "tpb_result_copy"
+    __table_args__ = (
+        UniqueConstraint("job", "source_side", "source_id", name="uq_result_source"),
+        Index("ix_result_target", "job", "target_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=200)
+    source_side: str = Field(max_length=5)
+    source_id: str = Field(max_length=200)
+    target_id: str | None = Field(default=None, max_length=200)
+    marker: str = Field(max_length=64)
+    copied_at: datetime = Field(default_factory=utcnow)
