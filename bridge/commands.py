@@ -35,7 +35,9 @@ def run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "
     adapters = open_adapters(cfg, [job.left, job.right], job)
     try:
         with progress_hook() as hook:
-            runner = JobRunner(cfg, job, store, adapters=adapters, dry_run=dry_run, progress=hook, kind=kind, workers=workers)
+            runner = JobRunner(
+                cfg, job, store, adapters=adapters, dry_run=dry_run, progress=hook, kind=kind, workers=workers
+            )
             return runner.run()
     finally:
         for adapter in adapters.values():
@@ -43,7 +45,9 @@ def run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "
 
 
 def print_report(report: SyncReport, *, show_actions: bool) -> None:
-    title = f"job {report.job}: {report.left} <-> {report.right}" + (" (dry run: nothing written)" if report.dry_run else "")
+    title = f"job {report.job}: {report.left} <-> {report.right}" + (
+        " (dry run: nothing written)" if report.dry_run else ""
+    )
     table = Table(title=title, title_justify="left")
     table.add_column("system")
     table.add_column("entity")
@@ -56,7 +60,11 @@ def print_report(report: SyncReport, *, show_actions: bool) -> None:
     console.print(table)
     if show_actions:
         for a in report.actions:
-            console.print(f"  would {a.action:8} {a.entity:6} on {a.system:12} {a.record} {a.detail}", markup=False, highlight=False)
+            console.print(
+                f"  would {a.action:8} {a.entity:6} on {a.system:12} {a.record} {a.detail}",
+                markup=False,
+                highlight=False,
+            )
     for note in report.notes:
         console.print(f"  note: {note}", markup=False)
     for err in report.errors[:20]:
@@ -78,7 +86,9 @@ def register(app: typer.Typer) -> None:
         cfg, store = load(config)
         selected = [cfg.job(name) for name in jobs] if jobs else cfg.jobs
         if not selected:
-            raise ConfigError(f"{cfg.source}: no [[jobs]] defined", hint="Add a [[jobs]] table (see config.example.toml).")
+            raise ConfigError(
+                f"{cfg.source}: no [[jobs]] defined", hint="Add a [[jobs]] table (see config.example.toml)."
+            )
         failed = False
         for job in selected:
             report = run_job(cfg, job, store, dry_run=dry_run, workers=workers)
@@ -138,7 +148,9 @@ def register(app: typer.Typer) -> None:
         _cfg, store = load(config)
         c = store.conflict(conflict_id)
         if c is None:
-            raise ConfigError(f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list")
+            raise ConfigError(
+                f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list"
+            )
         data: dict[str, Any] = c.model_dump(mode="json")
         console.print_json(json.dumps(data, default=str))
 
@@ -153,7 +165,9 @@ def register(app: typer.Typer) -> None:
         _cfg, store = load(config)
         c = store.conflict(conflict_id)
         if c is None:
-            raise ConfigError(f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list")
+            raise ConfigError(
+                f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list"
+            )
         if c.resolved_at is not None:
             raise ConfigError(f"conflict {conflict_id} is resolved already ({c.resolution})")
         if take == "left":
@@ -171,7 +185,11 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--take {take!r}: expected left, right or value=<JSON or text>")
         applies = c.kind in ("edit", "first-sight") and c.field is not None
         store.resolve_conflict(
-            conflict_id, resolution=how if applies else f"dismissed:{how}", value=value, by=by or getpass.getuser(), applied=not applies
+            conflict_id,
+            resolution=how if applies else f"dismissed:{how}",
+            value=value,
+            by=by or getpass.getuser(),
+            applied=not applies,
         )
         console.print(
             f"conflict {conflict_id} resolved ({how})"

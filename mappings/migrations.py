@@ -22,7 +22,7 @@ _MIGRATION_LOCK_KEY = 0x7470627231  # "tpbr1": advisory lock id for schema upgra
 
 def _v1_initial(conn: Connection) -> None:
     for table in (Link, Conflict, Run, Intent, ResultCopy):
-        table.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+        table.__table__.create(conn, checkfirst=True)  # type: ignore[union-attr]
 
 
 def _v2_firings(conn: Connection) -> None:

@@ -102,7 +102,9 @@ class Store:
                 q = q.where(Link.job == job)
             return int(s.exec(q).one())  # type: ignore[call-overload]
 
-    def find_link(self, job: str, entity: str, *, left_id: str | None = None, right_id: str | None = None) -> Link | None:
+    def find_link(
+        self, job: str, entity: str, *, left_id: str | None = None, right_id: str | None = None
+    ) -> Link | None:
         with self.session() as s:
             q = select(Link).where(Link.job == job, Link.entity == entity)
             if left_id is not None:
@@ -169,7 +171,9 @@ class Store:
                 Conflict.record == conflict.record,
                 col(Conflict.resolved_at).is_(None),
             )
-            q = q.where(Conflict.field == conflict.field if conflict.field is not None else col(Conflict.field).is_(None))
+            q = q.where(
+                Conflict.field == conflict.field if conflict.field is not None else col(Conflict.field).is_(None)
+            )
             existing = s.exec(q).first()
             if existing is not None:
                 existing.left_value = conflict.left_value
@@ -186,9 +190,7 @@ class Store:
             s.refresh(conflict)
             return conflict
 
-    def conflicts(
-        self, *, job: str | None = None, open_only: bool = True, limit: int | None = None
-    ) -> list[Conflict]:
+    def conflicts(self, *, job: str | None = None, open_only: bool = True, limit: int | None = None) -> list[Conflict]:
         with self.session() as s:
             q = select(Conflict)
             if job:
@@ -210,7 +212,9 @@ class Store:
         with self.session() as s:
             c = s.get(Conflict, conflict_id)
             if c is None:
-                raise StoreError(f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list")
+                raise StoreError(
+                    f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list"
+                )
             c.resolved_at = utcnow()
             c.resolution = resolution
             c.resolved_value = value

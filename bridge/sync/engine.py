@@ -133,6 +133,7 @@ class JobRunner:
         self.report = SyncReport(job.name, job.left, job.right, dry_run)
         self._open_conflicts: dict[str, list[Conflict]] = defaultdict(list)
         self._resolutions: dict[str, list[Conflict]] = defaultdict(list)
+        self._case_maps: dict[str, dict[str, str]] | None = None
 
     # ----------------------------------------------------------------------------------------- helpers
     def side(self, side: Side) -> Adapter:
@@ -218,7 +219,9 @@ class JobRunner:
         if not self.dry_run:
             self.store.log_conflict(conflict)
 
-    def _cannot_represent(self, entity: str, record: str, problems: Sequence[Unrepresentable], target: Side, **ids: Any) -> None:
+    def _cannot_represent(
+        self, entity: str, record: str, problems: Sequence[Unrepresentable], target: Side, **ids: Any
+    ) -> None:
         for p in problems:
             self._log_conflict(
                 Conflict(
@@ -236,7 +239,10 @@ class JobRunner:
 
     # ----------------------------------------------------------------------------------------- folders
     def sync_folders(self) -> None:
-        if Entity.FOLDER not in self.left.capabilities.entities or Entity.FOLDER not in self.right.capabilities.entities:
+        if (
+            Entity.FOLDER not in self.left.capabilities.entities
+            or Entity.FOLDER not in self.right.capabilities.entities
+        ):
             return
         paths: dict[Side, set[tuple[str, ...]]] = {}
         for side in ("left", "right"):
@@ -325,7 +331,9 @@ class JobRunner:
             by_marker = {r.marker: r for r in listed[target].values() if r.marker}
             found = by_marker.get(intent.marker)
             if found is None:
-                finder = self.side(target).find_case_by_marker if entity == "case" else self.side(target).find_plan_by_marker
+                finder = (
+                    self.side(target).find_case_by_marker if entity == "case" else self.side(target).find_plan_by_marker
+                )
                 found = finder(intent.marker)
             src = listed[source].get(intent.source_id)
             if found is None or found.id is None:
@@ -390,7 +398,9 @@ class JobRunner:
         rview = self.case_fields.view(right, "right")
         self._merge_pair(entity, link, left, right, lview, rview)
 
-    def _merge_pair(self, entity: str, link: Link, left: Any, right: Any, lview: dict[str, Any], rview: dict[str, Any]) -> None:
+    def _merge_pair(
+        self, entity: str, link: Link, left: Any, right: Any, lview: dict[str, Any], rview: dict[str, Any]
+    ) -> None:
         record = self._record_ref(link.left_id, link.right_id)
         forced: dict[str, Any] = {}
         applied: list[int] = []
@@ -461,10 +471,13 @@ class JobRunner:
         if outcome.settled and self._open_conflicts.get(record):
             self.store.auto_resolve(self.job.name, entity, record, sorted(outcome.settled))
 
-    def _write(self, entity: str, target: Side, native_id: str, current: Any, values: dict[str, Any], record: str) -> dict[str, Any] | None:
+    def _write(
+        self, entity: str, target: Side, native_id: str, current: Any, values: dict[str, Any], record: str
+    ) -> dict[str, Any] | None:
         """Write merged values to one side; return that side's view as stored, or None when not written."""
         adapter = self.side(target)
         to_left = self._left_ids() if entity == "plan" else {}
+        updated: Any
         if entity == "case":
             updated = self.case_fields.apply(current, values, target)
             problems = adapter.check_case(updated)
@@ -485,7 +498,9 @@ class JobRunner:
             self.report.count(self.name(target), entity, "updated")
             return None
         try:
-            stored = adapter.update_case(native_id, updated) if entity == "case" else adapter.update_plan(native_id, updated)
+            stored: Any = (
+                adapter.update_case(native_id, updated) if entity == "case" else adapter.update_plan(native_id, updated)
+            )
         except CannotRepresent as exc:
             self._cannot_represent(entity, record, exc.problems, target)
             return None
@@ -496,7 +511,9 @@ class JobRunner:
         self.report.count(self.name(target), entity, "updated")
         if entity == "case":
             return self.case_fields.view(stored, target)
-        return plan_view(stored, target, self.plan_fields, to_left if target == "left" else self._case_map("right_to_left"))
+        return plan_view(
+            stored, target, self.plan_fields, to_left if target == "left" else self._case_map("right_to_left")
+        )
 
     def _save_base(
         self, link: Link, outcome: MergeOutcome, new_left: dict[str, Any], new_right: dict[str, Any], failed: set[str]
@@ -570,7 +587,9 @@ class JobRunner:
             self.report.count(self.name(kept), entity, "deleted")
             return
         # unlink and log; the tombstone keeps the survivor from being copied back as "new"
-        self.report.act(PlannedAction(entity, "unlink", self.name(kept), str(survivor.id), f"deleted on {self.name(gone)}"))
+        self.report.act(
+            PlannedAction(entity, "unlink", self.name(kept), str(survivor.id), f"deleted on {self.name(gone)}")
+        )
         self.report.count(self.name(kept), entity, "unlinked")
         self._log_conflict(
             Conflict(
@@ -599,7 +618,9 @@ class JobRunner:
         rview = self.case_fields.view(right, "right")
         self._merge_first_sight("case", link, left, right, lview, rview)
 
-    def _merge_first_sight(self, entity: str, link: Link, left: Any, right: Any, lview: dict[str, Any], rview: dict[str, Any]) -> None:
+    def _merge_first_sight(
+        self, entity: str, link: Link, left: Any, right: Any, lview: dict[str, Any], rview: dict[str, Any]
+    ) -> None:
         # base None: differing fields are conflicts, never "newest wins"
         link.base = {}
         if not self.dry_run:
@@ -718,7 +739,7 @@ class JobRunner:
 
     # ------------------------------------------------------------------------------------------- plans
     def _case_map(self, direction: str) -> dict[str, str]:
-        cache = getattr(self, "_case_maps", None)
+        cache = self._case_maps
         if cache is None:
             links = [link for link in self.store.links(self.job.name, "case") if link.state == "active"]
             cache = {
@@ -754,7 +775,9 @@ class JobRunner:
         listed: dict[Side, dict[str, Plan]] = {}
         for side in ("left", "right"):
             listed[side] = {  # type: ignore[index]
-                p.id: p for p in self.side(side).iter_plans() if p.id is not None and self._in_plan_scope(p)  # type: ignore[arg-type]
+                p.id: p
+                for p in self.side(side).iter_plans()
+                if p.id is not None and self._in_plan_scope(p)  # type: ignore[arg-type]
             }
         links = self.store.links(self.job.name, entity)
         self._settle_intents(entity, listed, links)  # type: ignore[arg-type]
@@ -854,7 +877,10 @@ class JobRunner:
     def sync_results(self) -> None:
         if not (self.left.capabilities.read_results and self.right.capabilities.read_results):
             return
-        if Entity.RESULT not in self.left.capabilities.entities or Entity.RESULT not in self.right.capabilities.entities:
+        if (
+            Entity.RESULT not in self.left.capabilities.entities
+            or Entity.RESULT not in self.right.capabilities.entities
+        ):
             return
         self._case_maps = None
         plan_links = [link for link in self.store.links(self.job.name, "plan") if link.state == "active"]
@@ -884,7 +910,9 @@ class JobRunner:
                     plans[target] = self.side(target).get_plan(link.right_id if target == "right" else link.left_id)
                 self._copy_results(source, target, fresh, link, plans[target])  # type: ignore[arg-type]
 
-    def _copy_results(self, source: Side, target: Side, fresh: list[Result], link: Link, target_plan: Plan | None) -> None:
+    def _copy_results(
+        self, source: Side, target: Side, fresh: list[Result], link: Link, target_plan: Plan | None
+    ) -> None:
         mapping = self._case_map("left_to_right" if source == "left" else "right_to_left")
         run_of: dict[str, str | None] = {}
         if target_plan is not None:
@@ -913,7 +941,9 @@ class JobRunner:
             outgoing.append((result, copy))
         if not outgoing:
             return
-        self.report.act(PlannedAction("result", "create", self.name(target), f"{len(outgoing)} results", f"plan {target_plan_id}"))
+        self.report.act(
+            PlannedAction("result", "create", self.name(target), f"{len(outgoing)} results", f"plan {target_plan_id}")
+        )
         if self.dry_run:
             self.report.count(self.name(target), "result", "created", len(outgoing))
             return

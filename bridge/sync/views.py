@@ -69,7 +69,8 @@ class CaseFields:
 
 def translate_ids(ids: Iterable[str], mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """(translated ids, ids with no mapping)."""
-    done, missing = [], []
+    done: list[str] = []
+    missing: list[str] = []
     for i in ids:
         (done if i in mapping else missing).append(mapping.get(i, i))
     return sorted(set(done)), missing
@@ -80,14 +81,21 @@ def plan_view(plan: Plan, side: str, fields: Iterable[str], to_left_ids: Mapping
     content = plan.content()
     out = {name: content[name] for name in fields if name in PLAN_VIEW_FIELDS}
     members = plan.case_ids()
-    out["cases"] = sorted(to_left_ids[c] for c in members if c in to_left_ids) if side == "right" else sorted(
-        c for c in members if c in to_left_ids
+    out["cases"] = (
+        sorted(to_left_ids[c] for c in members if c in to_left_ids)
+        if side == "right"
+        else sorted(c for c in members if c in to_left_ids)
     )
     return out
 
 
 def apply_plan(
-    plan: Plan, values: Mapping[str, Any], *, side: str, from_left_ids: Mapping[str, str], to_left_ids: Mapping[str, str]
+    plan: Plan,
+    values: Mapping[str, Any],
+    *,
+    side: str,
+    from_left_ids: Mapping[str, str],
+    to_left_ids: Mapping[str, str],
 ) -> Plan:
     """``plan`` with merged values put in. ``cases`` (left ids) become this side's ids; members the job
     does not link stay where they are; additions go to the first run, removals leave every run."""
@@ -113,9 +121,7 @@ def apply_plan(
     return new.model_copy(update={"runs": [PlanRun.model_validate(r.model_dump()) for r in runs]})
 
 
-def plan_for_create(
-    source: Plan, *, from_source_ids: Mapping[str, str], keep_runs: bool
-) -> tuple[Plan, list[str]]:
+def plan_for_create(source: Plan, *, from_source_ids: Mapping[str, str], keep_runs: bool) -> tuple[Plan, list[str]]:
     """A new plan for the other side with member cases translated; also the members that have no link."""
     missing: list[str] = []
     if keep_runs and source.runs:
