@@ -24,7 +24,13 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 _WS = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANKS = re.compile(r"\n{3,}")
-_HTML_HINT = re.compile(r"<\s*/?\s*(p|br|div|ul|ol|li|b|strong|i|em|code|pre|a|span|h[1-6]|table|tr|td)\b", re.I)
+_TAGS = r"(?:p|br|div|ul|ol|li|b|strong|i|em|code|pre|a|span|h[1-6]|table|tr|td|th)"
+# A whole tag: a closing tag, or an opening one whose attributes (if any) have quoted values, as every
+# editor writes them. Plain text such as "if a<b and c > d" must not be parsed as markup.
+_HTML_HINT = re.compile(
+    rf"</{_TAGS}\s*>|<{_TAGS}(?:\s+[\w:-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/?>",
+    re.I,
+)
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff]")
 
 
@@ -142,9 +148,18 @@ def _inline_tag(tag: Tag) -> str:
     return inner
 
 
-_INLINE_MD = re.compile(r"(\*\*(?P<b>.+?)\*\*|`(?P<c>[^`]+)`|\[(?P<lt>[^\]]+)\]\((?P<lu>[^)\s]+)\)|\*(?P<i>[^*]+)\*)")
+# A mark is only read as a mark when converting it to HTML and back gives the same text: its content must
+# not start or end with white space (the HTML side strips it) and must not be empty. Italic also needs a
+# non-word character (or the line's edge) on both sides, so that "2*3*4" or "*.txt and *.csv" in plain
+# text stay literal instead of turning into emphasis.
+_INLINE_MD = re.compile(
+    r"(\*\*(?P<b>\S(?:.*?\S)?)\*\*"
+    r"|`(?P<c>[^`\s](?:[^`]*[^`\s])?)`"
+    r"|\[(?P<lt>[^\]\s](?:[^\]]*[^\]\s])?)\]\((?P<lu>[^)\s]+)\)"
+    r"|(?<!\w)\*(?P<i>[^*\s](?:[^*]*[^*\s])?)\*(?!\w))"
+)
 _BULLET = re.compile(r"^- (.*)$")
-_NUMBERED = re.compile(r"^\d+\. (.*)$")
+_NUMBERED = re.compile(r"^(\d+)\. (.*)$")
 
 
 def canonical_to_html(text: str | None) -> str:
@@ -158,12 +173,21 @@ def canonical_to_html(text: str | None) -> str:
         if all(_BULLET.match(line) for line in lines):
             items = "".join(f"<li>{inline_to_html(_BULLET.match(line).group(1))}</li>" for line in lines)  # type: ignore[union-attr]
             parts.append(f"<ul>{items}</ul>")
-        elif all(_NUMBERED.match(line) for line in lines):
-            items = "".join(f"<li>{inline_to_html(_NUMBERED.match(line).group(1))}</li>" for line in lines)  # type: ignore[union-attr]
+        elif _is_numbered_list(lines):
+            items = "".join(f"<li>{inline_to_html(_NUMBERED.match(line).group(2))}</li>" for line in lines)  # type: ignore[union-attr]
             parts.append(f"<ol>{items}</ol>")
         else:
             parts.append("<p>" + "<br>".join(inline_to_html(line) for line in lines) + "</p>")
     return "".join(parts)
+
+
+def _is_numbered_list(lines: list[str]) -> bool:
+    """Lines numbered 1, 2, 3...: an HTML <ol> renumbers from 1, so any other numbering stays plain text."""
+    for expected, line in enumerate(lines, start=1):
+        m = _NUMBERED.match(line)
+        if m is None or int(m.group(1)) != expected:
+            return False
+    return True
 
 
 def inline_to_html(text: str) -> str:
