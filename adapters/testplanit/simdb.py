@@ -242,6 +242,13 @@ class Database:
     def _coerce(self, model: str, op: str, name: str, value: Any) -> Any:
         fdef = MODELS[model].fields[name]
         if value is None:
+            if fdef.kind == "json":  # Prisma wants DbNull/JsonNull for a Json column, never a plain null
+                raise invalid(
+                    model,
+                    op,
+                    f"Argument `{name}`: Invalid value provided. Expected NullableJsonNullValueInput or "
+                    "InputJsonValue, provided null.",
+                )
             if not fdef.nullable:
                 raise invalid(model, op, f"Argument `{name}` must not be null.")
             return None

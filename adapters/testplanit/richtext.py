@@ -1,0 +1,145 @@
+"""TipTap/ProseMirror JSON (how TestPlanIt stores steps, expected results and notes) <-> canonical text.
+
+Pure functions. ``to_canonical(from_canonical(t)) == t`` for canonical text ``t`` (the sync's echo guard).
+Nodes we do not model (headings, blockquotes, code blocks, tables, images) are read as their text so no words
+are lost; marks other than bold/italic/code/link are read as plain text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bridge.text import normalize_whitespace, parse_inline
+
+_BULLET = re.compile(r"^- (.*)$")
+_NUMBERED = re.compile(r"^\d+\. (.*)$")
+
+
+def parse_doc(value: Any) -> dict[str, Any] | None:
+    """The document in a Json field: the UI stores a JSON *string*, the API also takes an object."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                return None
+            return doc if isinstance(doc, dict) else None
+    return None
+
+
+def to_canonical(value: Any) -> str:
+    """Canonical text of a TipTap document (object or JSON string); plain strings pass through."""
+    if value is None:
+        return ""
+    doc = parse_doc(value)
+    if doc is None:
+        return normalize_whitespace(value if isinstance(value, str) else json.dumps(value))
+    return normalize_whitespace("\n\n".join(b for b in _blocks(doc.get("content") or []) if b.strip()))
+
+
+def _blocks(nodes: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = []
+    for node in nodes:
+        kind = node.get("type")
+        children = node.get("content") or []
+        if kind in ("bulletList", "orderedList"):
+            lines = []
+            for i, item in enumerate(children, start=1):
+                text = " ".join(b.replace("\n", " ") for b in _blocks(item.get("content") or []) if b)
+                lines.append(f"{i}. {text}" if kind == "orderedList" else f"- {text}")
+            out.append("\n".join(lines))
+        elif kind == "codeBlock":
+            out.append("`" + "".join(c.get("text", "") for c in children).strip() + "`")
+        elif kind in ("blockquote", "listItem", "doc", "table", "tableRow", "tableCell", "tableHeader"):
+            out.extend(_blocks(children))
+        elif kind == "text" or kind == "hardBreak":
+            out.append(_inline([node]))
+        else:  # paragraph, heading and anything else holding inline content
+            out.append(_inline(children))
+    return out
+
+
+def _inline(nodes: list[dict[str, Any]]) -> str:
+    parts: list[str] = []
+    for node in nodes:
+        kind = node.get("type")
+        if kind == "hardBreak":
+            parts.append("\n")
+        elif kind == "text":
+            parts.append(_marked(node.get("text", ""), node.get("marks") or []))
+        elif node.get("content"):
+            parts.append(_inline(node["content"]))
+    return "".join(parts)
+
+
+def _marked(text: str, marks: list[dict[str, Any]]) -> str:
+    kinds = {m.get("type"): m for m in marks}
+    if not text.strip():
+        return text
+    if "code" in kinds:
+        text = f"`{text}`"
+    if "italic" in kinds:
+        text = f"*{text}*"
+    if "bold" in kinds:
+        text = f"**{text}**"
+    link = kinds.get("link")
+    if link and (link.get("attrs") or {}).get("href"):
+        text = f"[{text}]({link['attrs']['href']})"
+    return text
+
+
+def from_canonical(text: str | None) -> dict[str, Any]:
+    """A TipTap document for canonical text (an empty text is the editor's empty document)."""
+    text = normalize_whitespace(text)
+    if not text:
+        return {"type": "doc", "content": [{"type": "paragraph"}]}
+    content: list[dict[str, Any]] = []
+    for block in text.split("\n\n"):
+        lines = block.split("\n")
+        if all(_BULLET.match(line) for line in lines):
+            content.append(_list("bulletList", [_BULLET.match(line).group(1) for line in lines]))  # type: ignore[union-attr]
+        elif all(_NUMBERED.match(line) for line in lines):
+            content.append(_list("orderedList", [_NUMBERED.match(line).group(1) for line in lines]))  # type: ignore[union-attr]
+        else:
+            inline: list[dict[str, Any]] = []
+            for i, line in enumerate(lines):
+                if i:
+                    inline.append({"type": "hardBreak"})
+                inline.extend(_runs(line))
+            content.append({"type": "paragraph", "content": inline} if inline else {"type": "paragraph"})
+    return {"type": "doc", "content": content}
+
+
+def _list(kind: str, items: list[str]) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "type": kind,
+        "content": [{"type": "listItem", "content": [{"type": "paragraph", "content": _runs(i)}]} for i in items],
+    }
+    if kind == "orderedList":
+        node["attrs"] = {"start": 1}
+    return node
+
+
+def _runs(line: str) -> list[dict[str, Any]]:
+    nodes: list[dict[str, Any]] = []
+    for text, marks, url in parse_inline(line):
+        if not text:
+            continue
+        node: dict[str, Any] = {"type": "text", "text": text}
+        mark_list = [{"type": m} for m in ("bold", "italic", "code") if m in marks]
+        if url:
+            mark_list.append({"type": "link", "attrs": {"href": url}})
+        if mark_list:
+            node["marks"] = mark_list
+        nodes.append(node)
+    return nodes
+
+
+def to_json_string(text: str | None) -> str:
+    """The document as the UI stores it in steps (a JSON string)."""
+    return json.dumps(from_canonical(text), ensure_ascii=False)
