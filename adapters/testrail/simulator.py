@@ -86,9 +86,12 @@ class TestRailSimulator(Simulator):
         suite_mode: int = 1,
         marker_field: bool = True,
         project_name: str = "Bridge Demo",
+        legacy_pagination: bool = False,
     ) -> None:
         super().__init__(seed=seed, faults=faults)
         self.lock = threading.RLock()
+        #: answer bulk reads with bare arrays (honouring limit/offset), as servers before TestRail 6.7 do
+        self.legacy_pagination = legacy_pagination
         self.user = "bridge@example.com"
         self.api_key = "tpb-sim-" + (f"{seed:08d}" if seed is not None else "00000000") + "-key"
         self.password = "tpb-sim-password"
@@ -192,7 +195,9 @@ class TestRailSimulator(Simulator):
         self.add_case_field("custom_steps_separated", type_id=STEPS, label="Steps")
         self.add_case_field("custom_automation_id", type_id=STRING, label="Automation ID")
         if marker_field:
+            # the project is prepared for the bridge: its marker field and a description field (cases have none)
             self.add_case_field("custom_tpb_marker", type_id=STRING, label="Bridge marker")
+            self.add_case_field("custom_description", type_id=TEXT, label="Description")
         for name, configs in (("Browsers", ("Chrome", "Firefox")), ("Operating Systems", ("Windows 11", "Ubuntu 24"))):
             gid = self.next_id("config_group")
             self.config_groups[gid] = {
@@ -586,15 +591,15 @@ class TestRailSimulator(Simulator):
             if c not in known:
                 raise bad("Field :config_ids contains one or more invalid configurations.")
         run_specs = body.get("runs")
+        specs: list[dict[str, Any]] = []
         if run_specs:
-            specs = []
             for spec in run_specs:
                 ids = list(spec.get("config_ids") or [])
                 if any(c not in top_configs for c in ids):
                     raise bad("Field :runs.config_ids contains a configuration that is not part of :config_ids.")
                 if len({known[c] for c in ids}) != len(ids):
                     raise bad("Field :runs.config_ids contains more than one configuration of the same group.")
-                merged = {
+                merged: dict[str, Any] = {
                     k: body[k]
                     for k in ("include_all", "case_ids", "assignedto_id", "name", "description", "refs")
                     if k in body
@@ -793,7 +798,7 @@ class TestRailSimulator(Simulator):
             return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
         return Response(payload, media_type="application/json")
 
-    def _page(self, method: str, route: str, filters: dict[str, str], items: list[Any]) -> dict[str, Any]:
+    def _page(self, method: str, route: str, filters: dict[str, str], items: list[Any]) -> dict[str, Any] | list[Any]:
         limit = _int_filter(filters, "limit", MAX_LIMIT)
         offset = _int_filter(filters, "offset", 0)
         if limit < 1 or limit > MAX_LIMIT:
@@ -801,6 +806,8 @@ class TestRailSimulator(Simulator):
         if offset < 0:
             raise bad("Field :offset must be a positive number.")
         page = items[offset : offset + limit]
+        if self.legacy_pagination:
+            return page
         rest = "&".join(f"{k}={v}" for k, v in filters.items() if k not in ("limit", "offset"))
         base = f"/api/v2/{route}" + (f"&{rest}" if rest else "")
         nxt = f"{base}&limit={limit}&offset={offset + limit}" if offset + limit < len(items) else None
@@ -1310,7 +1317,7 @@ class TestRailSimulator(Simulator):
                 raise bad(f"Field :results[{n}] is not a valid result.")
             target = item.get(key)
             test = (
-                self._test_for(run["id"], target)
+                (self._test_for(run["id"], target) if isinstance(target, int) else None)
                 if key == "case_id"
                 else (self.tests.get(target) if isinstance(target, int) else None)
             )
