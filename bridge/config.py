@@ -14,6 +14,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -24,6 +25,7 @@ from bridge.model import Entity
 from bridge.redact import register_basic_auth, register_secret
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_URL_USERINFO = re.compile(r"(://[^/@:\s]*:)[^@/\s]*@")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 
 Direction = Literal["both", "left-to-right", "right-to-left"]
@@ -218,12 +220,17 @@ def config_from_dict(
             systems[name] = settings_class(kind).model_validate(table)
         except ValidationError as exc:
             raise ConfigError(_explain(exc, source, where)) from None
+    if "source" in resolved:  # a field of Config, but not a TOML key
+        raise ConfigError(f"{source}: source: unknown key (check the spelling; config.example.toml lists every option)")
     try:
         config = Config.model_validate({**resolved, "systems": {}, "source": source})
     except ValidationError as exc:
         raise ConfigError(_explain(exc, source, "")) from None
     config.systems = systems
     _cross_check(config)
+    db_password = urlsplit(config.store.url).password
+    if db_password:
+        register_secret(unquote(db_password))
     for system in systems.values():
         for secret in system.secrets():
             register_secret(secret)
@@ -287,10 +294,14 @@ def _resolve(value: Any, path: tuple[str, ...], source: str, base_dir: Path, env
                     file_path = base_dir / file_path
                 try:
                     out[target] = file_path.read_text("utf-8").strip()
-                except OSError as exc:
+                except (OSError, UnicodeDecodeError) as exc:
+                    reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
                     raise ConfigError(
-                        f"{source}: {_dotted(path + (key,))}: cannot read secret file {file_path}: {exc.strerror}"
+                        f"{source}: {_dotted(path + (key,))}: cannot read secret file {file_path}: {reason}"
                     ) from None
+                if not out[target]:
+                    # an empty credential would only fail later, at the first request, far from its cause
+                    raise ConfigError(f"{source}: {_dotted(path + (key,))}: secret file {file_path} is empty")
                 continue
             out[key] = _resolve(item, path + (str(key),), source, base_dir, env)
         return out
@@ -342,7 +353,15 @@ def _explain(exc: ValidationError, source: str, prefix: str) -> str:
             msg = msg.replace("Input should be", "expected")
         got = err.get("input")
         if err["type"] not in ("missing", "extra_forbidden") and not isinstance(got, (dict, list)) and got is not None:
-            if "secret" not in where and "key" not in where.rsplit(".", 1)[-1] and "password" not in where:
-                msg += f" (got {got!r})"
+            if not _looks_secret(where.rsplit(".", 1)[-1]):
+                # a database URL may carry a password: never echo the user-info part
+                shown = _URL_USERINFO.sub(r"\1***@", got) if isinstance(got, str) else got
+                msg += f" (got {shown!r})"
         lines.append(f"{source}: {where or '(top level)'}: {msg}")
     return "\n".join(lines)
+
+
+def _looks_secret(key: str) -> bool:
+    """Keys whose value must not be echoed in an error (the secrets are not registered for redaction yet)."""
+    key = key.lower()
+    return key in ("ak", "sk") or any(word in key for word in ("key", "secret", "password", "token"))
