@@ -1,0 +1,92 @@
+"""Pure conversions: TipTap JSON <-> canonical text, error trimming, native rows -> normalized records."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters.testplanit import convert, richtext
+from adapters.testplanit.client import trim_message
+from bridge.text import normalize_whitespace
+
+CANONICAL = [
+    "",
+    "plain",
+    "**bold** and *italic* and `code`",
+    "line one\nline two",
+    "para one\n\npara two",
+    "- a\n- **b**",
+    "1. first\n2. second",
+    "see [the docs](https://example.com/x?y=1) now",
+    "a < b & c > d",
+    "Intro\n\n- item\n\n1. step",
+]
+
+
+@pytest.mark.parametrize("text", CANONICAL)
+def test_canonical_round_trip(text: str) -> None:
+    doc = richtext.from_canonical(text)
+    assert richtext.to_canonical(doc) == text
+    assert richtext.to_canonical(json.dumps(doc)) == text  # as the UI stores it: a JSON string
+
+
+def test_reads_what_the_ui_writes() -> None:
+    doc = {
+        "type": "doc",
+        "content": [
+            {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Title"}]},
+            {"type": "paragraph", "content": [
+                {"type": "text", "text": "Click "},
+                {"type": "text", "text": "Save", "marks": [{"type": "bold"}, {"type": "italic"}]},
+                {"type": "hardBreak"},
+                {"type": "text", "text": "then wait", "marks": [{"type": "underline"}]},
+            ]},
+            {"type": "codeBlock", "content": [{"type": "text", "text": "make test"}]},
+            {"type": "blockquote", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "quoted"}]}]},
+            {"type": "bulletList", "content": [{"type": "listItem", "content": [
+                {"type": "paragraph", "content": [{"type": "text", "text": "x"}]}]}]},
+            {"type": "paragraph"},
+        ],
+    }
+    text = richtext.to_canonical(doc)
+    for word in ("Title", "Save", "then wait", "make test", "quoted", "- x"):
+        assert word in text
+    assert text == normalize_whitespace(text)
+
+
+def test_non_json_strings_pass_through() -> None:
+    assert richtext.to_canonical("just text") == "just text"
+    assert richtext.to_canonical("{not json") == "{not json"
+    assert richtext.to_canonical(None) == ""
+
+
+def test_trim_prisma_message() -> None:
+    message = (
+        "\nInvalid `prisma.repositoryCases.findMany()` invocation:\n\n{\n  where: {\n    updatedAt: {}\n  }\n}\n\n"
+        "Unknown argument `updatedAt`. Did you mean `createdAt`? Available options are marked with ?."
+    )
+    assert trim_message(message) == (
+        "repositoryCases.findMany: Unknown argument updatedAt. Did you mean createdAt? Available options are marked with ?."
+    )
+    assert trim_message("entity not found for model repositoryCases") == "entity not found for model repositoryCases"
+
+
+def test_case_from_native_filters_marker_and_deleted_steps() -> None:
+    row = {
+        "id": 5, "name": "T", "folderId": 3, "className": None, "estimate": None, "createdAt": "2026-01-01T00:00:00.000Z",
+        "steps": [
+            {"id": 2, "order": 1, "isDeleted": False, "step": json.dumps(richtext.from_canonical("second")),
+             "expectedResult": None},
+            {"id": 1, "order": 0, "isDeleted": False, "step": richtext.from_canonical("first"), "expectedResult": None},
+            {"id": 3, "order": 2, "isDeleted": True, "step": "gone", "expectedResult": None},
+        ],
+        "tags": [{"name": "tpb:abc"}, {"name": "smoke"}],
+        "issues": [{"name": "REQ-1", "isDeleted": False}],
+    }
+    paths = convert.folder_paths([{"id": 1, "name": "Root", "parentId": None}, {"id": 2, "name": "A", "parentId": 1},
+                                  {"id": 3, "name": "B", "parentId": 2}])
+    case = convert.case_from_native(row, paths)
+    assert case.folder == ("A", "B") and case.marker == "abc" and case.tags == ["smoke"]
+    assert [s.action for s in case.steps] == ["first", "second"]
+    assert case.requirements == ["REQ-1"]
