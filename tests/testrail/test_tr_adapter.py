@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from conftest import make_adapter
 
-from adapters.simulation import Faults
 from adapters.testrail.adapter import TestRailAdapter
 from adapters.testrail.simulator import TestRailSimulator
 from bridge.errors import AuthError, CannotRepresent, ConfigError, ValidationFailed
