@@ -26,7 +26,10 @@ ADAPTERS = {
     "testplanit": "adapters.testplanit.adapter:TestPlanItAdapter",
 }
 #: kinds that are not synced but can still be checked online: "module:function(name, settings) -> str"
-CHECKERS: dict[str, str] = {}
+CHECKERS: dict[str, str] = {
+    "apptest": "adapters.apptest.client:check",
+    "perftest": "adapters.perftest.client:check",
+}
 SIMULATORS = {
     "testrail": "adapters.testrail.simulator:TestRailSimulator",
     "codearts": "adapters.codearts.simulator:CodeArtsSimulator",
