@@ -19,7 +19,9 @@ JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="ci">
   <testsuite name="ci suite" tests="3" failures="1" skipped="1">
     <testcase classname="tests.app.Test0" name="test_case_1" time="1.5"/>
-    <testcase classname="tests.new.TestNew" name="test_fresh" time="2"><failure message="boom">trace</failure></testcase>
+    <testcase classname="tests.new.TestNew" name="test_fresh" time="2">
+      <failure message="boom">trace</failure>
+    </testcase>
     <testcase classname="tests.new.TestNew" name="test_skip" time="0"><skipped/></testcase>
   </testsuite>
 </testsuites>
