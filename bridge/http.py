@@ -309,7 +309,7 @@ class HttpClient:
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(lambda e: _retryable(e, safe_to_repeat)),
+            retry=retry_if_exception(lambda e: _retryable(e, safe_to_repeat, self.settings.max_retry_after)),
             sleep=self._sleep,
             reraise=True,
             before_sleep=self._log_retry,
@@ -400,10 +400,10 @@ class HttpClient:
         )
 
 
-def _retryable(exc: BaseException, safe_to_repeat: bool) -> bool:
+def _retryable(exc: BaseException, safe_to_repeat: bool, max_retry_after: float = 300.0) -> bool:
     if isinstance(exc, RateLimited):
         # a throttled request was not processed; but a Retry-After beyond our patience is final
-        return exc.retry_after is None or exc.retry_after <= 300
+        return exc.retry_after is None or exc.retry_after <= max_retry_after
     if isinstance(exc, TransportError):
         return safe_to_repeat or not exc.maybe_applied
     if isinstance(exc, ServerError):

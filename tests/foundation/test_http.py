@@ -1,0 +1,284 @@
+"""The HTTP layer against a real server on loopback: retries, throttling, pacing, drops, counters, TLS warning.
+
+Waits are kept tiny (backoff in tens of milliseconds, Retry-After of 1 second) so the file runs in seconds;
+timings are measured on the server side, where a retry or a paced request really arrives.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import math
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from bridge.errors import (
+    AuthError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    TransportError,
+    ValidationFailed,
+)
+from bridge.http import HttpClient, HttpSettings, RequestKey, RequestStats, counting, parse_retry_after
+from bridge.logs import configure_logging
+from tests.foundation.conftest import DROP, Script
+
+
+def client(url: str, stats: RequestStats | None = None, **settings: Any) -> HttpClient:
+    values: dict[str, Any] = {"base_url": url, "backoff_initial": 0.02, "backoff_max": 0.2, "max_retries": 3}
+    values.update(settings)
+    return HttpClient("sys", HttpSettings(**values), stats=stats or RequestStats())
+
+
+# ---------------------------------------------------------------------------------------------- retries
+
+
+def test_get_is_retried_on_5xx_with_growing_backoff(script: Script, server_url: str) -> None:
+    script.queue("/flaky", 500, 502)
+    stats = RequestStats()
+    with client(server_url, stats, backoff_initial=0.1, backoff_max=1.0) as http:
+        response = http.get("/flaky")
+    assert response.json() == {"ok": True, "path": "/flaky", "method": "GET"}
+    assert len(script.seen("/flaky")) == 3
+    first, second = script.gaps("/flaky")
+    # full jitter between half the cap and the cap; the cap doubles each attempt (0.1, then 0.2)
+    assert 0.05 <= first < 1.0
+    assert 0.1 <= second < 1.0
+    assert stats.snapshot() == {
+        RequestKey("sys", "GET", "/flaky", 500): 1,
+        RequestKey("sys", "GET", "/flaky", 502): 1,
+        RequestKey("sys", "GET", "/flaky", 200): 1,
+    }
+
+
+def test_get_gives_up_after_max_retries(script: Script, server_url: str) -> None:
+    script.queue("/down", 500, 500, 500, 500)
+    with client(server_url, max_retries=2) as http, pytest.raises(ServerError) as info:
+        http.get("/down")
+    assert len(script.seen("/down")) == 3
+    assert info.value.status == 500 and "scripted 500" in str(info.value)
+
+
+def test_post_that_got_500_is_not_repeated(script: Script, server_url: str) -> None:
+    """A 500 may come after the server applied the create: repeating it could duplicate the record."""
+    script.queue("/cases", 500)
+    with client(server_url) as http, pytest.raises(ServerError) as info:
+        http.post("/cases", json={"title": "x"})
+    assert len(script.seen("/cases")) == 1
+    assert info.value.status == 500 and info.value.method == "POST"
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_post_that_got_503_or_429_is_repeated(script: Script, server_url: str, status: int) -> None:
+    """503 and 429 mean the request was not processed, so a create is safe to send again."""
+    script.queue("/cases", status, (201, {}, b'{"id": 7}'))
+    with client(server_url) as http:
+        response = http.post("/cases", json={"title": "x"})
+    assert response.status_code == 201 and response.json() == {"id": 7}
+    assert [a.method for a in script.seen("/cases")] == ["POST", "POST"]
+    assert script.seen("/cases")[0].body == script.seen("/cases")[1].body == b'{"title":"x"}'
+
+
+def test_post_marked_idempotent_is_repeated_after_500(script: Script, server_url: str) -> None:
+    script.queue("/search", 500)
+    with client(server_url) as http:
+        assert http.post("/search", json={}, idempotent=True).status_code == 200
+    assert len(script.seen("/search")) == 2
+
+
+# ------------------------------------------------------------------------------------------- throttling
+
+
+def test_429_with_retry_after_seconds_is_waited_out(script: Script, server_url: str) -> None:
+    script.queue("/slow", (429, {"Retry-After": "1"}))
+    with client(server_url) as http:
+        assert http.get("/slow").status_code == 200
+    (gap,) = script.gaps("/slow")
+    assert 0.95 <= gap < 2.0
+
+
+def test_429_with_retry_after_http_date_is_waited_out(script: Script, server_url: str) -> None:
+    # an HTTP date has whole seconds: two seconds after the current second is 1-2 s away
+    def two_seconds_later() -> str:
+        return email.utils.formatdate(math.floor(time.time()) + 2, usegmt=True)
+
+    script.queue("/slow", (429, {"Retry-After": two_seconds_later}))  # type: ignore[dict-item]
+    with client(server_url) as http:
+        assert http.get("/slow").status_code == 200
+    (gap,) = script.gaps("/slow")
+    assert 0.9 <= gap < 2.6
+
+
+def test_429_without_retry_after_backs_off(script: Script, server_url: str) -> None:
+    script.queue("/slow", 429, 429)
+    with client(server_url, backoff_initial=0.1, backoff_max=1.0) as http:
+        assert http.get("/slow").status_code == 200
+    first, second = script.gaps("/slow")
+    assert 0.05 <= first < 1.0 and 0.1 <= second < 1.0
+
+
+def test_retry_after_beyond_max_retry_after_fails_at_once(script: Script, server_url: str) -> None:
+    script.queue("/slow", (429, {"Retry-After": "60"}))
+    started = time.monotonic()
+    with client(server_url, max_retry_after=2.0) as http, pytest.raises(RateLimited) as info:
+        http.get("/slow")
+    assert time.monotonic() - started < 1.0
+    assert info.value.retry_after == 60 and info.value.status == 429
+    assert len(script.seen("/slow")) == 1
+
+
+def test_throttling_that_is_not_a_429(script: Script, server_url: str) -> None:
+    """Some systems throttle with another status and a code in the body (CodeArts: APIG.0308)."""
+    script.queue("/apig", (400, {}, b'{"error_code": "APIG.0308"}'))
+    settings = HttpSettings(base_url=server_url, backoff_initial=0.02, backoff_max=0.1)
+    with HttpClient("sys", settings, is_throttled=lambda r: b"APIG.0308" in r.content, stats=RequestStats()) as http:
+        assert http.get("/apig").status_code == 200
+    assert len(script.seen("/apig")) == 2
+
+
+def test_parse_retry_after() -> None:
+    now = email.utils.parsedate_to_datetime("Wed, 21 Oct 2015 07:28:00 GMT")
+    assert parse_retry_after("120") == 120
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=now) == 30
+    assert parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now=now) == 0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+# ----------------------------------------------------------------------------------------------- pacing
+
+
+def test_pacer_spaces_requests_to_the_configured_rate(script: Script, server_url: str) -> None:
+    with client(server_url, requests_per_minute=600) as http:  # one request every 0.1 s
+        for i in range(6):
+            http.get(f"/paced/{i}")
+    gaps = script.gaps()
+    assert len(gaps) == 5
+    # the client spaces the starts by 0.1 s; arrival jitter on a busy machine can shave a little off one gap
+    assert min(gaps) >= 0.05, gaps
+    assert sum(gaps) >= 0.48, gaps
+
+
+def test_pacer_holds_the_rate_across_threads(script: Script, server_url: str) -> None:
+    with client(server_url, requests_per_minute=600) as http:
+        threads = [threading.Thread(target=lambda i=i: [http.get(f"/t/{i}/{n}") for n in range(2)]) for i in range(4)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+    assert len(script.seen()) == 8
+    assert min(script.gaps()) >= 0.05, script.gaps()
+    assert elapsed >= 0.65  # 8 requests, 7 intervals of 0.1 s
+
+
+def test_a_throttling_answer_holds_back_the_other_requests_too(script: Script, server_url: str) -> None:
+    script.queue("/a", (429, {"Retry-After": "1"}))
+    with client(server_url, requests_per_minute=6000) as http:
+        http.get("/a")
+        started = time.monotonic()
+        http.get("/b")  # no throttling of its own, but the pacer was pushed back by /a's Retry-After
+    assert time.monotonic() - started < 0.5  # /a already waited the second out
+    assert script.seen("/b")[0].at - script.seen("/a")[0].at >= 0.95
+
+
+# ------------------------------------------------------------------------------------- dropped connections
+
+
+def test_dropped_get_is_retried_then_reported(script: Script, server_url: str) -> None:
+    script.queue("/drop", DROP, DROP, DROP)
+    stats = RequestStats()
+    with client(server_url, stats, max_retries=2) as http, pytest.raises(TransportError) as info:
+        http.get("/drop")
+    assert len(script.seen("/drop")) == 3
+    assert info.value.maybe_applied is False
+    assert stats.snapshot() == {RequestKey("sys", "GET", "/drop", 0): 3}
+    assert stats.errors("sys") == 3
+
+
+def test_dropped_get_recovers(script: Script, server_url: str) -> None:
+    script.queue("/drop", DROP)
+    with client(server_url) as http:
+        assert http.get("/drop").json()["ok"] is True
+    assert len(script.seen("/drop")) == 2
+
+
+def test_dropped_post_is_maybe_applied_and_not_repeated(script: Script, server_url: str) -> None:
+    script.queue("/cases", DROP)
+    with client(server_url) as http, pytest.raises(TransportError) as info:
+        http.post("/cases", json={"title": "x"})
+    assert info.value.maybe_applied is True
+    assert len(script.seen("/cases")) == 1
+
+
+def test_refused_connection_is_not_applied_and_is_retried() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stats = RequestStats()
+    with client(f"http://127.0.0.1:{port}", stats, max_retries=2) as http, pytest.raises(TransportError) as info:
+        http.post("/cases", json={})
+    assert info.value.maybe_applied is False  # it never reached a server: safe to repeat, and it was
+    assert stats.snapshot() == {RequestKey("sys", "POST", "/cases", 0): 3}
+
+
+# ------------------------------------------------------------------------------------- errors and counters
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(400, ValidationFailed), (401, AuthError), (403, PermissionDenied), (404, NotFound), (422, ValidationFailed)],
+)
+def test_error_statuses_map_to_typed_errors(script: Script, server_url: str, status: int, error: type) -> None:
+    script.queue("/items/5", (status, {}, b'{"error": "Field :title is required"}'))
+    with client(server_url) as http, pytest.raises(error) as info:
+        http.get("/items/5")
+    assert len(script.seen()) == 1  # never retried
+    message = str(info.value)
+    assert "Field :title is required" in message and f"GET /items/{{id}} -> {status}" in message
+
+
+def test_request_counters_per_method_route_and_status(script: Script, server_url: str) -> None:
+    script.queue("/items/3", 404)
+    stats = RequestStats()
+    with client(server_url, stats) as http, counting(stats) as delta:
+        http.get("/items/1")
+        http.get("/items/2")
+        with pytest.raises(NotFound):
+            http.get("/items/3")
+        http.put("/items/0123456789abcdef0123456789abcdef", json={})
+        http.post("/items", json={})
+    assert delta() == {
+        RequestKey("sys", "GET", "/items/{id}", 200): 2,
+        RequestKey("sys", "GET", "/items/{id}", 404): 1,
+        RequestKey("sys", "PUT", "/items/{id}", 200): 1,
+        RequestKey("sys", "POST", "/items", 200): 1,
+    }
+    assert stats.total("sys") == 5 and stats.total(method="GET") == 3 and stats.errors() == 1
+    assert stats.by_route("sys") == {"GET /items/{id}": 3, "PUT /items/{id}": 1, "POST /items": 1}
+
+
+def test_custom_route_names(script: Script, server_url: str) -> None:
+    stats = RequestStats()
+    settings = HttpSettings(base_url=server_url)
+    with HttpClient("sys", settings, stats=stats, route_of=lambda r: "get_case") as http:
+        http.get("/index.php", params={"/api/v2/get_case/12": ""})
+    assert stats.snapshot() == {RequestKey("sys", "GET", "get_case", 200): 1}
+
+
+def test_tls_verification_off_logs_a_warning(restore_logging: None, server_url: str) -> None:
+    stream = io.StringIO()
+    configure_logging("info", json_lines=False, stream=stream)
+    HttpClient("insecure-sys", HttpSettings(base_url=server_url, verify_tls=False)).close()
+    line = stream.getvalue()
+    assert line.startswith("warning") and "TLS certificate verification is OFF" in line
+    assert "system=insecure-sys" in line
+    stream.truncate(0)
+    HttpClient("secure-sys", HttpSettings(base_url=server_url)).close()
+    assert "TLS" not in stream.getvalue()
