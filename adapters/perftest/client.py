@@ -1,0 +1,248 @@
+"""CodeArts PerfTest (cpts) client: tasks made of PerfTest cases, started and watched.
+
+Same auth as CodeArts TestPlan (the AK/SK signer and IAM token auth of :mod:`adapters.codearts`). Calls:
+
+- ``POST /v3/{project_id}/tasks {name, parallel, enable_full_link, project_id, operate_mode: 2, case_id_list}``
+  -> 201 ``{code, message, task_id}``;
+- ``PUT /v3/{project_id}/tasks/{task_id}`` with the same body (the SDK's UpdateNewTaskRequestBody) replaces
+  the task's cases;
+- ``GET /v1/{project_id}/all-tasks/{test_suite_id}?offset&limit`` lists a PerfTest project's tasks
+  (``{code, message, tasks: [{id, name, ...}]}``). The API does not say whether ``offset`` counts records
+  or pages; we send a record offset and stop at a short page or a page with nothing new, which is correct
+  either way;
+- ``POST /v1/{project_id}/test-suites/{test_suite_id}/tasks/{task_id} {"status": 9}`` starts a task
+  (-> ``result.task_run_id``); ``GET /v1/{project_id}/tasks/{task_id}`` -> ``taskInfo.run_status``
+  (9 waiting, 0 running, 1 paused, 2 ended, 3 aborted, 4/5 stopped by the user).
+
+``project_id`` in the path is the Huawei Cloud project; the integer PerfTest project is
+``settings.perftest_project_id`` (called test suite in the v1 paths).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from adapters.codearts.errors import is_throttled
+from adapters.codearts.iam import IamTokenAuth
+from adapters.codearts.signer import AkSkAuth
+from adapters.perftest.settings import PerfTestSettings
+from bridge.errors import (
+    AuthError,
+    ConfigError,
+    NotFound,
+    PermissionDenied,
+    RemoteError,
+    ServerError,
+    ValidationFailed,
+)
+from bridge.http import HttpClient
+
+SYSTEM = "perftest"
+PAGE = 100
+RUN_STATUS = {9: "waiting", 0: "running", 1: "paused", 2: "ended", 3: "aborted", 4: "stopped", 5: "stopped"}
+FINISHED = frozenset({2, 3, 4, 5})
+START = 9
+
+
+def auth_for(settings: PerfTestSettings) -> httpx.Auth:
+    """AK/SK signing when configured (no token round trip), else an IAM password token."""
+    if settings.ak is not None and settings.sk is not None:
+        return AkSkAuth(settings.ak.get_secret_value(), settings.sk.get_secret_value(), project_id=settings.project_id)
+    assert settings.iam_url and settings.iam_user and settings.iam_password and settings.iam_domain
+    return IamTokenAuth(
+        settings.iam_url,
+        settings.iam_user,
+        settings.iam_password.get_secret_value(),
+        settings.iam_domain,
+        project_id=settings.project_id,
+        project_name=settings.iam_project_name,
+        timeout=settings.timeout,
+        verify_tls=settings.verify_tls,
+    )
+
+
+def _error_for(response: httpx.Response, route: str) -> RemoteError | None:
+    """``{error_code, error_msg}`` (gateway and most services) or ``{code, message}`` (cpts v1/v3 bodies)."""
+    try:
+        body = json.loads(response.content or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    code = body.get("error_code") or body.get("code")
+    message = body.get("error_msg") or body.get("message")
+    if not code and not message:
+        return None
+    status = response.status_code
+    cls: type[RemoteError] = (
+        AuthError
+        if status == 401
+        else PermissionDenied
+        if status == 403
+        else NotFound
+        if status == 404
+        else ServerError
+        if status >= 500
+        else ValidationFailed
+    )
+    return cls(
+        str(message or code),
+        system=SYSTEM,
+        method=response.request.method,
+        route=route,
+        status=status,
+        code=str(code) if code else None,
+    )
+
+
+@dataclass
+class TaskStatus:
+    task_id: int
+    run_status: int
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return RUN_STATUS.get(self.run_status, f"status {self.run_status}")
+
+    @property
+    def finished(self) -> bool:
+        return self.run_status in FINISHED
+
+
+class PerfTestClient:
+    def __init__(
+        self,
+        name: str,
+        settings: PerfTestSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self.http = HttpClient(
+            SYSTEM, settings.http_settings(), auth=auth_for(settings), error_for=_error_for, is_throttled=is_throttled
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> PerfTestClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def suite(self) -> int:
+        if self.settings.perftest_project_id is None:
+            raise ConfigError(
+                f"system {self.name!r}: set perftest_project_id (the PerfTest project the tasks belong to)"
+            )
+        return self.settings.perftest_project_id
+
+    def _path(self, version: str, rest: str) -> str:
+        return f"/{version}/{self.settings.project_id}/{rest}"
+
+    # ---- tasks --------------------------------------------------------------------------------------
+    def _task_body(self, name: str, case_ids: Sequence[int], parallel: bool) -> dict[str, Any]:
+        return {
+            "name": name,
+            "parallel": parallel,
+            "project_id": self.suite,
+            "operate_mode": 2,  # fixed by the API (legacy field)
+            "case_id_list": [int(c) for c in case_ids],
+        }
+
+    def create_task(
+        self, name: str, case_ids: Sequence[int], *, parallel: bool = False, enable_full_link: bool = False
+    ) -> int:
+        body = {**self._task_body(name, case_ids, parallel), "enable_full_link": enable_full_link}
+        answer = self.http.post(self._path("v3", "tasks"), json=body).json()
+        return int(answer["task_id"])
+
+    def update_task_cases(self, task_id: int, name: str, case_ids: Sequence[int], *, parallel: bool = False) -> None:
+        self.http.put(self._path("v3", f"tasks/{task_id}"), json=self._task_body(name, case_ids, parallel))
+
+    def list_tasks(self) -> list[dict[str, Any]]:
+        tasks: dict[int, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            answer = self.http.get(
+                self._path("v1", f"all-tasks/{self.suite}"), params={"offset": offset, "limit": PAGE}
+            ).json()
+            page = [t for t in answer.get("tasks") or [] if isinstance(t, dict)]
+            new = [t for t in page if int(t["id"]) not in tasks]
+            for task in new:
+                tasks[int(task["id"])] = task
+            if len(page) < PAGE or not new:
+                return list(tasks.values())
+            offset += len(page)
+
+    def task(self, task_id: int) -> TaskStatus:
+        answer = self.http.get(self._path("v1", f"tasks/{task_id}")).json()
+        info = answer.get("taskInfo") or answer.get("task_info") or {}
+        return TaskStatus(task_id, int(info.get("run_status", -1)), str(info.get("name") or ""))
+
+    def task_cases(self, task_id: int) -> list[int]:
+        answer = self.http.get(self._path("v1", f"tasks/{task_id}")).json()
+        info = answer.get("taskInfo") or answer.get("task_info") or {}
+        return sorted(int(c["case_id"]) for c in info.get("case_list") or [])
+
+    def start_task(self, task_id: int) -> int | None:
+        answer = self.http.post(
+            self._path("v1", f"test-suites/{self.suite}/tasks/{task_id}"), json={"status": START}
+        ).json()
+        run = (answer.get("result") or {}).get("task_run_id")
+        return int(run) if run is not None else None
+
+    def wait_task(self, task_id: int, *, timeout: float, interval: float = 5.0) -> TaskStatus:
+        """Poll until the task's run is over (ended, aborted or stopped), backing off to a minute at most."""
+        deadline = self._clock() + timeout
+        while True:
+            status = self.task(task_id)
+            if status.finished:
+                return status
+            left = deadline - self._clock()
+            if left <= 0:
+                raise ServerError(
+                    f"task {task_id} is still {status.label} after {timeout:.0f} s",
+                    system=SYSTEM,
+                    hint="The task keeps running in PerfTest; raise --timeout to wait longer.",
+                )
+            self._sleep(min(interval, left))
+            interval = min(interval * 1.5, 60.0)
+
+
+def ensure_plan_task(client: PerfTestClient, plan_name: str, case_ids: Sequence[int]) -> int:
+    """The id of the PerfTest task named after ``plan_name``, created or updated to hold exactly ``case_ids``.
+
+    Used by the sync engine's per-plan PerfTest option. Read first so a rerun never makes a second task.
+    """
+    wanted = sorted({int(c) for c in case_ids})
+    found = [t for t in client.list_tasks() if str(t.get("name", "")) == plan_name]
+    if not found:
+        return client.create_task(plan_name, wanted)
+    task_id = int(found[0]["id"])
+    if client.task_cases(task_id) != wanted:
+        client.update_task_cases(task_id, plan_name, wanted)
+    return task_id
+
+
+def check(name: str, settings: PerfTestSettings) -> str:
+    """Online check: list the PerfTest project's tasks (a read that needs valid credentials)."""
+    with PerfTestClient(name, settings) as client:
+        if settings.perftest_project_id is None:
+            client.http.get(client._path("v1", "test-suites"), params={"offset": 0, "limit": 1})
+            return f"{name} (PerfTest at {settings.url}; set perftest_project_id to manage tasks)"
+        tasks = client.list_tasks()
+        return f"{name} (PerfTest project {settings.perftest_project_id} at {settings.url}, {len(tasks)} task(s))"
