@@ -1,0 +1,443 @@
+"""The daemon: schedules every job, runs each firing on exactly one instance, stops and reloads on signals.
+
+One firing, in order (``Daemon.fire``):
+
+1. back-off: the job's streak of failed runs is read from the *store* (not memory), so every instance backs
+   off alike and a restart does not forget a failing system;
+2. the job's run lock (PostgreSQL advisory lock; see locks.py): held by another instance = still running
+   there, skip (a job never overlaps itself, on one machine or several);
+3. the firing claim (``Store.claim_firing``): lost = another instance runs this firing;
+4. the run, recorded in the store even when the systems cannot be reached (status "failed").
+
+Shutdown (SIGTERM/SIGINT): no new firings; a run in flight stops at its next record boundary (the progress
+hook raises ``ShuttingDown``; the engine records the run as "aborted" and re-raises) and the daemon exits 0.
+A run that does not reach a boundary within the grace period is marked "aborted" in the store and left:
+the engine's intent log lets the next run settle a write that was in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bridge.config import Config, Job, load_config, parse_duration
+from bridge.daemon.health import HealthServer
+from bridge.daemon.locks import JobLock
+from bridge.daemon.metrics import Metrics
+from bridge.daemon.scheduler import (
+    FiringExecutor,
+    backoff_allows,
+    backoff_delay,
+    failure_streak,
+    firing_key,
+    make_trigger,
+    period,
+)
+from bridge.errors import BridgeError, ConfigError
+from bridge.http import STATS
+from bridge.logs import configure_logging
+from bridge.sync.engine import JobRunner, open_adapters
+from mappings.store import Store, instance_name
+
+log = logging.getLogger("bridge.daemon")
+
+
+class ShuttingDown(BaseException):
+    """Raised inside a run at a record boundary once the daemon is stopping (BaseException: not an error)."""
+
+
+@dataclass
+class InFlight:
+    job: str
+    scheduled_for: datetime
+    runner: JobRunner | None = None
+
+
+def scheduled_jobs(cfg: Config) -> list[Job]:
+    return [job for job in cfg.jobs if job.schedule]
+
+
+def load_daemon_config(path: Path) -> Config:
+    """Load and check a config for the daemon; ConfigError (exit 2) before anything is written."""
+    cfg = load_config(path)
+    if not scheduled_jobs(cfg):
+        raise ConfigError(
+            f"{cfg.source}: no job has a schedule; the daemon would have nothing to do",
+            hint='Add schedule = "15m" (an interval) or a 5-field cron expression to a [[jobs]] table.',
+        )
+    return cfg
+
+
+def bind_http(cfg: Config) -> HealthServer | None:
+    """Bind /healthz and /metrics (before anything else: a port in use is a start-up error, exit 2)."""
+    d = cfg.daemon
+    if d.http_port is None:
+        return None
+    try:
+        return HealthServer(d.http_host, d.http_port, _unavailable, lambda: "")
+    except OSError as exc:
+        raise ConfigError(
+            f"{cfg.source}: daemon.http_port: cannot listen on {d.http_host}:{d.http_port}: {exc.strerror}",
+            hint="Pick a free port, or remove http_port to run without /healthz and /metrics.",
+        ) from None
+
+
+def _unavailable() -> tuple[int, dict[str, Any]]:
+    return 503, {"status": "starting"}
+
+
+def setup_logging(cfg: Config) -> None:
+    fmt = cfg.logging.format
+    configure_logging(cfg.logging.level, json_lines=None if fmt == "auto" else fmt == "json")
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: Path,
+        cfg: Config,
+        store: Store,
+        *,
+        workers: int = 4,
+        grace: float = 30.0,
+        http: HealthServer | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.cfg = cfg
+        self.store = store
+        self.workers = workers
+        self.grace = grace
+        self.instance = instance_name()
+        self.metrics = Metrics()
+        self.http = http
+        if http is not None:
+            http.health = self.health
+            http.metrics = self.metrics_text
+        self.abandoned: list[InFlight] = []
+        self._lock = threading.Lock()
+        self._inflight: dict[str, InFlight] = {}
+        self._idle = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._reload_requested = False
+        self._schedules: dict[str, str] = {}
+        self.scheduler = BackgroundScheduler(
+            executors={"default": FiringExecutor(max_workers=max(4, len(cfg.jobs) + 2))},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        self.scheduler.add_listener(self._on_overlap, EVENT_JOB_MAX_INSTANCES)
+
+    # ------------------------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        self._apply_jobs(self.cfg)
+        self.scheduler.start()
+        if self.http is not None:
+            self.http.start()
+        log.info(
+            "daemon started",
+            extra={
+                "instance": self.instance,
+                "store": "sqlite" if self.store.is_sqlite else "postgresql",
+                "jobs": {name: s for name, s in self._schedules.items()},
+                "http_port": self.http.port if self.http else None,
+            },
+        )
+
+    def run(self) -> int:
+        """Serve until stop is requested (signal handlers call request_stop/request_reload); returns 0."""
+        self.start()
+        while not self._stopping.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            if self._reload_requested and not self._stopping.is_set():
+                self._reload_requested = False
+                self.reload()
+        self.stop()
+        return 0
+
+    def request_stop(self, reason: str = "signal") -> None:
+        if not self._stopping.is_set():
+            log.info("daemon stopping", extra={"reason": reason, "in_flight": sorted(self._inflight)})
+        self._stopping.set()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        self._reload_requested = True
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + self.grace
+        with self._idle:
+            while self._inflight and time.monotonic() < deadline:
+                self._idle.wait(max(0.05, deadline - time.monotonic()))
+            left = list(self._inflight.values())
+        for flight in left:
+            self._abandon(flight)
+        if self.http is not None:
+            self.http.stop()
+        log.info("daemon stopped", extra={"instance": self.instance, "abandoned": [f.job for f in left]})
+
+    def _abandon(self, flight: InFlight) -> None:
+        """Grace period over: record the run as aborted; the process exits with the run's thread still in it."""
+        self.abandoned.append(flight)
+        run_id = flight.runner.report.run_id if flight.runner is not None else None
+        log.warning("run abandoned at shutdown", extra={"job": flight.job, "run_id": run_id})
+        if run_id is None:
+            return
+        try:
+            for run in self.store.runs(job=flight.job, limit=10):
+                if run.id == run_id and run.status == "running":
+                    self.store.finish_run(
+                        run,
+                        status="aborted",
+                        counts=flight.runner.report.as_counts() if flight.runner else {},
+                        errors=["the daemon stopped before the run reached a record boundary (grace period over)"],
+                    )
+        except Exception as exc:
+            log.error("could not record the abandoned run", extra={"job": flight.job, "error": str(exc)})
+
+    # ----------------------------------------------------------------------------------------- reload
+    def reload(self) -> None:
+        try:
+            new = load_daemon_config(self.config_path)
+        except BridgeError as exc:
+            self.metrics.reload("failed")
+            log.error("config reload failed; the running config stays in force", extra={"error": str(exc)})
+            return
+        old = self.cfg
+        if new.store.url != old.store.url:
+            log.warning("store url changed: it takes effect at the next restart", extra={"job": None})
+        if new.daemon.http_port != old.daemon.http_port or new.daemon.http_host != old.daemon.http_host:
+            log.warning("daemon.http_host/http_port changed: it takes effect at the next restart")
+        new = new.model_copy(update={"store": old.store})
+        setup_logging(new)
+        with self._lock:
+            self.cfg = new
+        self._apply_jobs(new)
+        self.metrics.reload("ok")
+        log.info("config reloaded", extra={"jobs": dict(self._schedules)})
+
+    def _apply_jobs(self, cfg: Config) -> None:
+        """Add, reschedule and remove scheduler jobs to match ``cfg``; unchanged schedules keep their timing."""
+        wanted = {job.name: job.schedule for job in scheduled_jobs(cfg) if job.schedule}
+        for name in list(self._schedules):
+            if name not in wanted:
+                self.scheduler.remove_job(name)
+                del self._schedules[name]
+                log.info("job unscheduled", extra={"job": name})
+        for name, schedule in wanted.items():
+            if self._schedules.get(name) == schedule:
+                continue
+            self.scheduler.add_job(
+                self.fire, make_trigger(schedule), args=[name], id=name, name=name, replace_existing=True
+            )
+            self._schedules[name] = schedule
+            log.info("job scheduled", extra={"job": name, "schedule": schedule})
+        for job in cfg.jobs:
+            if not job.schedule:
+                log.info("job has no schedule; the daemon leaves it to 'testplan-bridge sync'", extra={"job": job.name})
+
+    # ---------------------------------------------------------------------------------------- firings
+    def _on_overlap(self, event: JobSubmissionEvent) -> None:
+        self.metrics.skip(event.job_id, "overlap")
+        log.info("firing skipped: the previous run is still going", extra={"job": event.job_id})
+
+    def _job(self, name: str) -> tuple[Config, Job | None]:
+        with self._lock:
+            cfg = self.cfg
+        for job in cfg.jobs:
+            if job.name == name:
+                return cfg, job
+        return cfg, None
+
+    def fire(self, name: str, scheduled_for: datetime) -> None:
+        key = firing_key(scheduled_for)
+        if self._stopping.is_set():
+            return
+        cfg, job = self._job(name)
+        if job is None or not job.schedule:
+            return
+        where = {"job": name, "scheduled_for": key.isoformat()}
+        try:
+            if not self._backoff_allows(cfg, job, key):
+                self.metrics.skip(name, "backoff")
+                return
+            lock = JobLock(self.store, name)
+            if not lock.acquire():
+                self.metrics.skip(name, "busy-elsewhere")
+                log.info("firing skipped: the job is running on another instance", extra=where)
+                return
+            try:
+                if not self.store.claim_firing(name, key, self.instance):
+                    self.metrics.skip(name, "claimed-elsewhere")
+                    log.debug("firing claimed by another instance", extra=where)
+                    return
+                self._run(cfg, job, key)
+            finally:
+                lock.release()
+        except ShuttingDown:
+            log.info("run stopped at a record boundary for shutdown", extra=where)
+        except Exception as exc:  # the store went away, a bug: log it, keep the daemon and the other jobs going
+            self.metrics.skip(name, "error")
+            log.error("firing failed", extra={**where, "error": f"{type(exc).__name__}: {exc}"})
+
+    def _backoff_allows(self, cfg: Config, job: Job, key: datetime) -> bool:
+        assert job.schedule is not None
+        runs = self.store.runs(job=job.name, limit=25)
+        failures, last = failure_streak([(r.status, _aware(r.started_at)) for r in runs])
+        if not failures:
+            return True
+        every = period(make_trigger(job.schedule), key)
+        cap = parse_duration(cfg.daemon.max_backoff)
+        if backoff_allows(key, failures=failures, last_failure=last, every=every, cap=cap):
+            return True
+        resume = (last or key) + backoff_delay(failures, every, cap)
+        log.info(
+            "firing skipped: backing off after failed runs",
+            extra={"job": job.name, "failures": failures, "resume_after": resume.isoformat(timespec="seconds")},
+        )
+        return False
+
+    def _run(self, cfg: Config, job: Job, key: datetime) -> None:
+        flight = InFlight(job.name, key)
+        with self._lock:
+            self._inflight[job.name] = flight
+        started = time.monotonic()
+        status = "aborted"
+        try:
+            try:
+                adapters = open_adapters(cfg, [job.left, job.right], job)
+            except BridgeError as exc:
+                # no run row would exist for a system that cannot be reached: record one, it feeds back-off
+                run = self.store.start_run(job.name)
+                self.store.finish_run(run, status="failed", counts={}, errors=[str(exc)])
+                status = "failed"
+                log.warning(
+                    "run failed",
+                    extra={
+                        "job": job.name,
+                        "run_id": run.id,
+                        "status": status,
+                        "systems": [job.left, job.right],
+                        "error": str(exc),
+                    },
+                )
+                self.metrics.record_run(job.name, status, time.monotonic() - started, {})
+                return
+            try:
+                runner = JobRunner(
+                    cfg, job, self.store, adapters=adapters, workers=self.workers, progress=self._progress
+                )
+                flight.runner = runner
+                log.info("run started", extra={"job": job.name, "scheduled_for": key.isoformat()})
+                report = runner.run()
+            finally:
+                for adapter in adapters.values():
+                    adapter.close()
+            status = report.status
+            seconds = time.monotonic() - started
+            self.metrics.record_run(job.name, status, seconds, report.counts)
+            log.log(
+                logging.INFO if status == "ok" else logging.WARNING,
+                "run finished",
+                extra={
+                    "job": job.name,
+                    "run_id": report.run_id,
+                    "status": status,
+                    "left": job.left,
+                    "right": job.right,
+                    "counts": report.as_counts(),
+                    "errors": len(report.errors),
+                    "first_error": report.errors[0] if report.errors else None,
+                    "duration_s": round(seconds, 3),
+                },
+            )
+        except ShuttingDown:
+            self.metrics.record_run(job.name, "aborted", time.monotonic() - started, {})
+            raise
+        finally:
+            with self._idle:
+                self._inflight.pop(job.name, None)
+                self._idle.notify_all()
+
+    def _progress(self, _label: str, _total: int | None) -> Callable[[int], None]:
+        """The engine's progress hook: the place where a run notices a shutdown, between records."""
+        if self._stopping.is_set():
+            raise ShuttingDown()
+
+        def tick(_n: int) -> None:
+            if self._stopping.is_set():
+                raise ShuttingDown()
+
+        return tick
+
+    # ---------------------------------------------------------------------------------- observability
+    def health(self) -> tuple[int, dict[str, Any]]:
+        store_ok = self.store.ping()
+        now = datetime.now(UTC)
+        jobs: dict[str, Any] = {}
+        with self._lock:
+            cfg = self.cfg
+            running = set(self._inflight)
+        if store_ok:
+            try:
+                for job in scheduled_jobs(cfg):
+                    ok = self.store.last_success(job.name)
+                    finished = _aware(ok.finished_at or ok.started_at) if ok else None
+                    jobs[job.name] = {
+                        "schedule": job.schedule,
+                        "last_success": finished.isoformat(timespec="seconds") if finished else None,
+                        "last_success_age_s": round((now - finished).total_seconds(), 1) if finished else None,
+                        "running_here": job.name in running,
+                    }
+            except Exception:
+                store_ok = False
+        body = {
+            "status": "ok" if store_ok else "store unreachable",
+            "instance": self.instance,
+            "store": "reachable" if store_ok else "unreachable",
+            "stopping": self._stopping.is_set(),
+            "jobs": jobs,
+        }
+        return (200 if store_ok else 503), body
+
+    def metrics_text(self) -> str:
+        with self._lock:
+            cfg = self.cfg
+        names = [j.name for j in scheduled_jobs(cfg)]
+        store_ok = self.store.ping()
+        open_conflicts: dict[str, int] = {}
+        last_success: dict[str, datetime | None] = {}
+        if store_ok:
+            try:
+                for c in self.store.conflicts(open_only=True):
+                    open_conflicts[c.job] = open_conflicts.get(c.job, 0) + 1
+                for name in names:
+                    ok = self.store.last_success(name)
+                    last_success[name] = _aware(ok.started_at) if ok else None
+            except Exception:
+                store_ok = False
+        return self.metrics.render(
+            stats=STATS,
+            store_up=store_ok,
+            open_conflicts=open_conflicts,
+            last_success=last_success,
+            jobs=names,
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the store writes UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
