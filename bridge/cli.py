@@ -34,7 +34,12 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the 
 
 #: modules that add commands to ``app`` (each defines ``register(app)``); kept in one list so that
 #: adding a command does not mean editing this file's body
-COMMAND_MODULES: tuple[str, ...] = ("bridge.commands", "bridge.ci.commands", "adapters.perftest.commands")
+COMMAND_MODULES: tuple[str, ...] = (
+    "bridge.commands",
+    "bridge.ci.commands",
+    "adapters.perftest.commands",
+    "bridge.daemon.commands",
+)
 
 
 def _version(value: bool) -> None:
