@@ -439,6 +439,10 @@ def _open_cassette(path: str) -> Any:
 
 
 def _scrub_request(request: Any) -> Any:
+    for name in list(request.headers):
+        value = request.headers[name]
+        if isinstance(value, str):
+            request.headers[name] = redact(value)
     if request.body:
         body = request.body if isinstance(request.body, str) else request.body.decode("utf-8", "replace")
         request.body = redact(body)
@@ -451,6 +455,8 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     for name in list(headers):
         if name.lower() in SECRET_HEADERS:
             headers[name] = ["***"]
+        else:  # servers echo credentials in other headers too
+            headers[name] = [redact(v) if isinstance(v, str) else v for v in headers[name]]
     body = response.get("body", {}).get("string")
     if isinstance(body, bytes):
         response["body"]["string"] = redact(body.decode("utf-8", "replace")).encode()

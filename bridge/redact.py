@@ -52,6 +52,19 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: ("***" if k.lower() in SECRET_HEADERS else redact(v)) for k, v in headers.items()}
 
 
+_STANDARD_ATTRS = frozenset(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__) | {"message", "asctime"}
+
+
+def _redact_value(value: object) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact_value(v) for v in value)
+    return value
+
+
 class RedactingFilter(logging.Filter):
     """Applies :func:`redact` to the fully formatted message of every record it sees."""
 
@@ -62,9 +75,11 @@ class RedactingFilter(logging.Filter):
             message = str(record.msg)
         record.msg = redact(message)
         record.args = None
+        # every extra field, not only strings at the top: a formatter may escape a value (JSON, repr) into a
+        # form the final redaction of the line no longer recognises
         for key, value in list(record.__dict__.items()):
-            if key.startswith("ctx_") and isinstance(value, str):
-                setattr(record, key, redact(value))
+            if key not in _STANDARD_ATTRS:
+                setattr(record, key, _redact_value(value))
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
