@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and turn our errors into one paragraph and an exit code."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        # in non-standalone mode click returns the code of a typer.Exit raised by a command instead of raising
+        code = app(args=argv, standalone_mode=False)
     except BridgeError as exc:
         # markup off: remote messages contain [brackets] that are not rich markup
         err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
@@ -153,4 +154,4 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(2)
         raise
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
