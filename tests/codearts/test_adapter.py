@@ -163,7 +163,7 @@ def test_throttling_is_backed_off(adapter, sim):
     started = time.monotonic()
     assert adapter.get_case("0" * 32) is None
     assert time.monotonic() - started < 5
-    assert sim.log.count(contains="testcases/") >= 3
+    assert sim.faults.throttle_next == 0  # both throttled answers were waited out, the third attempt answered
     sim.faults.throttle_next = 10
     with pytest.raises(RateLimited) as info:
         adapter.client.list_plans_v2(0, 10)
