@@ -102,6 +102,26 @@ def _clean_text(value: Any) -> Any:
     return normalize_whitespace(value) if isinstance(value, str) or value is None else value
 
 
+def _clean_line(value: Any) -> Any:
+    """Names and titles are one line on every system: a line break read from one would not survive the other."""
+    value = _clean_text(value)
+    return " ".join(value.split("\n")).replace("  ", " ").strip() if isinstance(value, str) else value
+
+
+def _clean_custom(values: Any) -> Any:
+    """Custom field values: text folded like every other text field (lists keep their order)."""
+    if not isinstance(values, dict):
+        return values
+    out: dict[Any, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, str):
+            value = normalize_whitespace(value)
+        elif isinstance(value, (list, tuple)):
+            value = [normalize_whitespace(v) if isinstance(v, str) else v for v in value]
+        out[key] = value
+    return out
+
+
 def _clean_list(values: Any) -> Any:
     """Tags and references: trimmed, empty ones dropped, duplicates removed, sorted (order is not meaningful)."""
     if values is None:
@@ -152,9 +172,9 @@ class Case(Record):
     estimate_seconds: int | None = None
     custom: dict[str, CustomValue] = Field(default_factory=dict)
 
-    _text = field_validator("title", "description", "preconditions", mode="before")(
-        classmethod(lambda cls, v: _clean_text(v))
-    )
+    _title = field_validator("title", mode="before")(classmethod(lambda cls, v: _clean_line(v)))
+    _text = field_validator("description", "preconditions", mode="before")(classmethod(lambda cls, v: _clean_text(v)))
+    _custom = field_validator("custom", mode="before")(classmethod(lambda cls, v: _clean_custom(v)))
     _lists = field_validator("tags", "requirements", mode="before")(classmethod(lambda cls, v: _clean_list(v)))
     _folder = field_validator("folder", mode="before")(classmethod(lambda cls, v: Folder._path(v)))
 
@@ -191,7 +211,8 @@ class Plan(Record):
     state: PlanState = PlanState.ACTIVE
     runs: list[PlanRun] = Field(default_factory=list)
 
-    _text = field_validator("name", "description", mode="before")(classmethod(lambda cls, v: _clean_text(v)))
+    _name = field_validator("name", mode="before")(classmethod(lambda cls, v: _clean_line(v)))
+    _text = field_validator("description", mode="before")(classmethod(lambda cls, v: _clean_text(v)))
 
     def case_ids(self) -> set[str]:
         return {cid for run in self.runs for cid in run.case_ids}

@@ -140,6 +140,16 @@ def test_folder_plan_and_result_normalize_too() -> None:
     assert Result(case_id="1", status="failed").content_hash() != r2.content_hash()
 
 
+def test_titles_and_names_are_one_line_and_custom_text_is_folded() -> None:
+    a = Case(title="Pay with\r\ncard", custom={"build": " 1.2\t", "areas": [" web ", "api"], "count": 3})
+    b = Case(title="Pay with card", custom={"build": "1.2", "areas": ["web", "api"], "count": 3})
+    assert a.title == "Pay with card" and a.content_hash() == b.content_hash()
+    reordered = Case(title="Pay with card", custom={"build": "1.2", "areas": ["api", "web"], "count": 3})
+    assert reordered.field_hashes()["custom"] != b.field_hashes()["custom"]  # list order is kept
+    assert Plan(name="Release\n\n1.2").name == "Release 1.2"
+    assert Case(title="a", description="line one\nline two").description == "line one\nline two"
+
+
 def test_content_hash_is_independent_of_key_order() -> None:
     assert content_hash({"a": 1, "b": [1, 2]}) == content_hash({"b": [1, 2], "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": "1"})
