@@ -260,6 +260,10 @@ def apptest(
             raise ConfigError("give --app and --project-id to start a test set, or --testset-id to fetch one")
         if not app.is_file():
             raise ConfigError(f"{app}: app file not found")
+        from adapters.apptest.client import APP_EXTENSIONS
+
+        if app.suffix.lower() not in APP_EXTENSIONS:
+            raise ConfigError(f"{app}: file extension not supported by apptest.ai ({', '.join(APP_EXTENSIONS)})")
         if time_limit is not None and not 5 <= time_limit <= 30:
             raise ConfigError("--time-limit: apptest.ai takes 5 to 30 minutes")
         if name is not None and len(name) > 100:
