@@ -31,6 +31,8 @@ class ValueMap:
     name: str
     to_normal: dict[str, str] = field(default_factory=dict)
     preferred_native: dict[str, str] = field(default_factory=dict)
+    #: native values as written in the maps (lookups ignore case; writes must use the system's spelling)
+    spelling: dict[str, str] = field(default_factory=dict)
 
     def normal(self, native: Any) -> str | None:
         return self.to_normal.get(_key(native))
@@ -42,7 +44,7 @@ class ValueMap:
             return self.preferred_native[normal]
         for native, value in self.to_normal.items():
             if value == normal:
-                return native
+                return self.spelling.get(native, native)
         return None
 
 
@@ -91,6 +93,7 @@ def load_value_maps(kind: str, *overrides: Mapping[str, Mapping[str, Any]], sour
                     continue
                 _check(name, normal, where, native)
                 vm.to_normal[_key(native)] = str(normal)
+                vm.spelling[_key(native)] = str(native)
     return maps
 
 
