@@ -60,12 +60,16 @@ class TestPlanItAdapter(Adapter):
         token = self.tpi_settings.token.get_secret_value().strip()
         if not token.startswith("tpi_"):
             raise AuthError(
-                "TestPlanIt API tokens start with 'tpi_'", system=self.name, hint="Create one under the user's API tokens."
+                "TestPlanIt API tokens start with 'tpi_'",
+                system=self.name,
+                hint="Create one under the user's API tokens.",
             )
         self._client = TestPlanItClient(self.settings.http_settings(), token)
         # The server answers a request it cannot authenticate with an empty 200, so an unresolved token would
         # look like an empty project: resolve the token to its user before trusting any read.
-        me = self.client.read("apiToken", "findFirst", {"where": {"tokenPrefix": token[:12]}, "select": {"userId": True}})
+        me = self.client.read(
+            "apiToken", "findFirst", {"where": {"tokenPrefix": token[:12]}, "select": {"userId": True}}
+        )
         if not me or not me.get("userId"):
             raise AuthError(
                 "the API token did not resolve to a user (the server answers unauthenticated reads with empty data)",
@@ -119,8 +123,14 @@ class TestPlanItAdapter(Adapter):
             "findMany",
             {
                 "where": {"isEnabled": True, "isDeleted": False},
-                "select": {"id": True, "systemName": True, "aliases": True, "isSuccess": True, "isFailure": True,
-                           "isCompleted": True},
+                "select": {
+                    "id": True,
+                    "systemName": True,
+                    "aliases": True,
+                    "isSuccess": True,
+                    "isFailure": True,
+                    "isCompleted": True,
+                },
             },
         )
 
@@ -194,7 +204,9 @@ class TestPlanItAdapter(Adapter):
         except UniqueViolation:
             # someone else created it since we read the tree: use theirs
             found = self.client.read(
-                "repositoryFolders", "findFirst", {"where": self._folder_scope(parentId=parent, name=name), "select": select}
+                "repositoryFolders",
+                "findFirst",
+                {"where": self._folder_scope(parentId=parent, name=name), "select": select},
             )
             if not found:
                 raise
@@ -240,7 +252,9 @@ class TestPlanItAdapter(Adapter):
             problems.append(Unrepresentable("case", ref, "custom", why, case.custom))
         for tag in case.tags:
             if tag.startswith(convert.MARKER_PREFIX):
-                problems.append(Unrepresentable("case", ref, "tags", f"prefix {convert.MARKER_PREFIX!r} is reserved", tag))
+                problems.append(
+                    Unrepresentable("case", ref, "tags", f"prefix {convert.MARKER_PREFIX!r} is reserved", tag)
+                )
         if case.estimate_seconds is not None and case.estimate_seconds < 0:
             problems.append(Unrepresentable("case", ref, "estimate_seconds", "negative", case.estimate_seconds))
         return problems
@@ -293,7 +307,9 @@ class TestPlanItAdapter(Adapter):
         if set(have_issues) != set(case.requirements):
             wanted = self._issue_ids(case.requirements) if case.requirements else {}
             data["issues"] = {"set": [{"id": i} for i in wanted.values()]}
-        row = self.client.update("repositoryCases", {"where": {"id": int(case_id)}, "data": data, "include": CASE_INCLUDE})
+        row = self.client.update(
+            "repositoryCases", {"where": {"id": int(case_id)}, "data": data, "include": CASE_INCLUDE}
+        )
         return convert.case_from_native(row, self._paths())
 
     def _step_ops(self, live: list[dict[str, Any]], case: Case) -> dict[str, Any]:
@@ -378,7 +394,9 @@ class TestPlanItAdapter(Adapter):
             if found is not None:
                 return found
             mtype = self.client.read(
-                "milestoneTypes", "findFirst", {"where": {"isDeleted": False}, "orderBy": [{"isDefault": "desc"}, {"id": "asc"}]}
+                "milestoneTypes",
+                "findFirst",
+                {"where": {"isDeleted": False}, "orderBy": [{"isDefault": "desc"}, {"id": "asc"}]},
             )
             if not mtype:
                 raise NotFound("no milestone type to create a milestone with", system=self.name)
@@ -483,10 +501,12 @@ class TestPlanItAdapter(Adapter):
         if want - have:
             start = len(have)
             add = sorted(want - have, key=int)
-            cases["createMany"] = {"data": [{"repositoryCaseId": int(c), "order": start + i} for i, c in enumerate(add)]}
+            cases["createMany"] = {
+                "data": [{"repositoryCaseId": int(c), "order": start + i} for i, c in enumerate(add)]
+            }
         if have - want:
             # run cases have no soft delete; removing one drops its results too, as in the UI
-            cases["deleteMany"] = {"repositoryCaseId": {"in": sorted((int(c) for c in have - want))}}
+            cases["deleteMany"] = {"repositoryCaseId": {"in": sorted(int(c) for c in have - want)}}
         if cases:
             data["testCases"] = cases
         row = self.client.update("testRuns", {"where": {"id": int(plan_id)}, "data": data, "include": PLAN_INCLUDE})
@@ -495,7 +515,9 @@ class TestPlanItAdapter(Adapter):
     def delete_plan(self, plan_id: str) -> None:
         if not plan_id.isdigit():
             raise NotFound(f"plan {plan_id} not found", system=self.name)
-        self.client.update("testRuns", {"where": {"id": int(plan_id)}, "data": {"isDeleted": True}, "select": {"id": True}})
+        self.client.update(
+            "testRuns", {"where": {"id": int(plan_id)}, "data": {"isDeleted": True}, "select": {"id": True}}
+        )
 
     # -------------------------------------------------------------------------------------------- results
     def normal_status(self, status_id: int) -> Status:
@@ -529,7 +551,9 @@ class TestPlanItAdapter(Adapter):
         if since is not None:
             stamp = since if since.tzinfo else since.replace(tzinfo=UTC)
             where["executedAt"] = {"gte": stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")}
-        for page in self.client.pages("testRunResults", {"where": where, "include": RESULT_INCLUDE}, page_size=PAGE_SIZE):
+        for page in self.client.pages(
+            "testRunResults", {"where": where, "include": RESULT_INCLUDE}, page_size=PAGE_SIZE
+        ):
             for row in page:
                 yield convert.result_from_native(row, self.normal_status(row["statusId"]))
 
@@ -548,9 +572,7 @@ class TestPlanItAdapter(Adapter):
                 raise ValidationFailed(f"result for case {r.case_id!r} needs a TestPlanIt plan_id", system=self.name)
         statuses = [self.native_status(r.status) for r in results]
         run_case = self._run_cases({(int(r.plan_id), int(r.case_id)) for r in results})  # type: ignore[arg-type]
-        last = self.client.read(
-            "testRunResults", "findFirst", {"orderBy": {"id": "desc"}, "select": {"id": True}}
-        )
+        last = self.client.read("testRunResults", "findFirst", {"orderBy": {"id": "desc"}, "select": {"id": True}})
         last_id = last["id"] if last else 0
         rows: list[dict[str, Any]] = []
         for r, status in zip(results, statuses, strict=True):
@@ -597,7 +619,11 @@ class TestPlanItAdapter(Adapter):
         for i, r in enumerate(results):
             if r.defects:
                 issue_ids = self._issue_ids(r.defects)
-                data = {k: v for k, v in rows[i].items() if k not in ("testRunId", "testRunCaseId", "statusId", "executedById")}
+                data = {
+                    k: v
+                    for k, v in rows[i].items()
+                    if k not in ("testRunId", "testRunCaseId", "statusId", "executedById")
+                }
                 data.update(
                     testRun=connect(rows[i]["testRunId"]),
                     testRunCase=connect(rows[i]["testRunCaseId"]),
@@ -630,7 +656,10 @@ class TestPlanItAdapter(Adapter):
         if missing:
             self.client.create(
                 "testRunCases",
-                {"data": [{"testRunId": run, "repositoryCaseId": case} for run, case in missing], "skipDuplicates": True},
+                {
+                    "data": [{"testRunId": run, "repositoryCaseId": case} for run, case in missing],
+                    "skipDuplicates": True,
+                },
                 op="createMany",
             )
             found = read()

@@ -75,7 +75,11 @@ def steps_from_native(rows: Iterable[Mapping[str, Any]]) -> list[Step]:
 
 def step_to_native(step: Step, order: int) -> dict[str, Any]:
     # the UI stores step documents as JSON strings; writing the same keeps them editable there
-    return {"order": order, "step": richtext.to_json_string(step.action), "expectedResult": richtext.to_json_string(step.expected)}
+    return {
+        "order": order,
+        "step": richtext.to_json_string(step.action),
+        "expectedResult": richtext.to_json_string(step.expected),
+    }
 
 
 def case_from_native(row: Mapping[str, Any], paths: Mapping[int, tuple[str, ...]]) -> Case:

@@ -131,7 +131,7 @@ def _runs(line: str) -> list[dict[str, Any]]:
         if not text:
             continue
         node: dict[str, Any] = {"type": "text", "text": text}
-        mark_list = [{"type": m} for m in ("bold", "italic", "code") if m in marks]
+        mark_list: list[dict[str, Any]] = [{"type": m} for m in ("bold", "italic", "code") if m in marks]
         if url:
             mark_list.append({"type": "link", "attrs": {"href": url}})
         if mark_list:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters.testplanit.simschema import AUTH, MODELS, NOW, ModelDef, Relation
+from adapters.testplanit.simschema import AUTH, MODELS, NOW, Relation
 
 Row = dict[str, Any]
 
@@ -134,7 +134,12 @@ class Database:
             return
         mine[a].add(b)
         theirs[b].add(a)
-        self._record(lambda: (mine[a].discard(b), theirs[b].discard(a)))
+
+        def undo() -> None:
+            mine[a].discard(b)
+            theirs[b].discard(a)
+
+        self._record(undo)
 
     def unlink(self, model: str, rel: Relation, a: Any, b: Any) -> None:
         mine, theirs = self._link_maps(rel, model)
@@ -142,7 +147,12 @@ class Database:
             return
         mine[a].discard(b)
         theirs[b].discard(a)
-        self._record(lambda: (mine[a].add(b), theirs[b].add(a)))
+
+        def undo() -> None:
+            mine[a].add(b)
+            theirs[b].add(a)
+
+        self._record(undo)
 
     def _record(self, undo: Callable[[], Any]) -> None:
         if self._undo is not None:
@@ -191,7 +201,12 @@ class Database:
         self._check_unique(model, op, row, None)
         self.tables[model][row_id] = row
         self._index_add(model, row)
-        self._record(lambda: (self.tables[model].pop(row_id, None), self._index_remove(model, row)))
+
+        def undo() -> None:
+            self.tables[model].pop(row_id, None)
+            self._index_remove(model, row)
+
+        self._record(undo)
         return row
 
     def patch(self, model: str, row: Row, changes: Row, *, op: str = "update") -> None:
@@ -480,14 +495,17 @@ class Database:
                     children = self.find(rel.target, sub_args, op, self.related_rows(model, rel, row))
                     out[key] = [self.shape(rel.target, c, _projection(sub_args), op) for c in children]
             elif key == "_count":
-                counted = sub.get("select", {}) if isinstance(sub, dict) else {
-                    r.name: True for r in mdef.relations.values() if r.kind != "one"
-                }
+                counted = (
+                    sub.get("select", {})
+                    if isinstance(sub, dict)
+                    else {r.name: True for r in mdef.relations.values() if r.kind != "one"}
+                )
                 counts: Row = {}
                 for name, spec in counted.items():
-                    rel = mdef.relations.get(name)
-                    if rel is None or rel.kind == "one":
+                    counted_rel = mdef.relations.get(name)
+                    if counted_rel is None or counted_rel.kind == "one":
                         raise invalid(model, op, f"Unknown field `{name}` for select statement on model `_count`.")
+                    rel = counted_rel
                     where = spec.get("where") if isinstance(spec, dict) else None
                     children = self.related_rows(model, rel, row)
                     counts[name] = sum(1 for c in children if self.matches(rel.target, c, where, op))
@@ -497,7 +515,9 @@ class Database:
         return out
 
     # ------------------------------------------------------------------------------------------ writes
-    def create(self, model: str, data: dict[str, Any], auth: str | None, op: str = "create", parent: Row | None = None) -> Row:
+    def create(
+        self, model: str, data: dict[str, Any], auth: str | None, op: str = "create", parent: Row | None = None
+    ) -> Row:
         if not isinstance(data, dict):
             raise invalid(model, op, "Argument `data` is missing.")
         mdef = MODELS[model]
@@ -561,20 +581,21 @@ class Database:
                         self._detach(model, rel, row, child, op)
                 for item in items:
                     where = item.get("where", {}) if action == "connectOrCreate" else item
-                    child = self.find_unique(rel.target, where, op)
-                    if child is None and action == "connectOrCreate":
-                        child = self.create(rel.target, item.get("create", {}), auth, op)
-                    if child is None:
+                    found = self.find_unique(rel.target, where, op)
+                    if found is None and action == "connectOrCreate":
+                        found = self.create(rel.target, item.get("create", {}), auth, op)
+                    if found is None:
                         raise connect_missing(model, rel.target, rel.name)
+                    child = found
                     if rel.kind == "m2m":
                         self.link(model, rel, row["id"], child["id"])
                     else:
                         self.patch(rel.target, child, {rel.key: row["id"]}, op=op)
             elif action == "disconnect":
                 for item in items:
-                    child = self.find_unique(rel.target, item, op)
-                    if child is not None:
-                        self._detach(model, rel, row, child, op)
+                    gone = self.find_unique(rel.target, item, op)
+                    if gone is not None:
+                        self._detach(model, rel, row, gone, op)
             elif action in ("update", "updateMany", "delete", "deleteMany"):
                 children = self.related_rows(model, rel, row)
                 for item in items:
@@ -598,7 +619,9 @@ class Database:
             self.unlink(model, rel, row["id"], child["id"])
             return
         if not MODELS[rel.target].fields[rel.key].nullable:
-            raise invalid(model, op, f"The change you are trying to make would violate the required relation '{rel.name}'.")
+            raise invalid(
+                model, op, f"The change you are trying to make would violate the required relation '{rel.name}'."
+            )
         self.patch(rel.target, child, {rel.key: None}, op=op)
 
     def update_row(self, model: str, row: Row, data: dict[str, Any], auth: str | None, op: str) -> Row:
@@ -652,8 +675,11 @@ def _fold(value: Any, insensitive: bool) -> Any:
 def _eq(a: Any, b: Any, kind: str) -> bool:
     if kind == "date":
         return a == parse_date(b) if b is not None else a is None
-    return bool(a == b) and type(a) is type(b) or (a is None and b is None) or (
-        isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(b, bool) and a == b
+    return (
+        bool(a == b)
+        and type(a) is type(b)
+        or (a is None and b is None)
+        or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(b, bool) and a == b)
     )
 
 

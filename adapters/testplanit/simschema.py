@@ -6,6 +6,7 @@ names, nullability and defaults are the real server's; only the models the adapt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,9 @@ def m2m(name: str, target: str, table: str) -> Relation:
     return Relation(name, target, "m2m", table)
 
 
-def _model(name: str, prisma: str, spec: str, rels: list[Relation], uniques: list[tuple[str, ...]] = (), **kw: Any) -> ModelDef:  # type: ignore[assignment]
+def _model(
+    name: str, prisma: str, spec: str, rels: list[Relation], uniques: Sequence[tuple[str, ...]] = (), **kw: Any
+) -> ModelDef:
     return ModelDef(name, prisma, _fields(spec), {r.name: r for r in rels}, list(uniques), **kw)
 
 
@@ -186,7 +189,10 @@ MODELS: dict[str, ModelDef] = {
             "tags",
             "Tags",
             "id:int name:str isDeleted:bool=false",
-            [m2m("repositoryCases", "repositoryCases", "_RepositoryCasesToTags"), m2m("testRuns", "testRuns", "_TagsToTestRuns")],
+            [
+                m2m("repositoryCases", "repositoryCases", "_RepositoryCasesToTags"),
+                m2m("testRuns", "testRuns", "_TagsToTestRuns"),
+            ],
             [("name",)],
         ),
         _model(

@@ -108,7 +108,9 @@ class TestPlanItSimulator(Simulator):
             ("CASES", ["Draft", "Under Review", "Rejected", "Active", "Done", "Archived"]),
         ):
             for i, name in enumerate(names):
-                kind = "NOT_STARTED" if i == 0 else "DONE" if name in ("Done", "Rejected", "Archived") else "IN_PROGRESS"
+                kind = (
+                    "NOT_STARTED" if i == 0 else "DONE" if name in ("Done", "Rejected", "Archived") else "IN_PROGRESS"
+                )
                 if scope == "CASES" and name == "Rejected":
                     kind = "IN_PROGRESS"
                 db.insert(
@@ -148,7 +150,9 @@ class TestPlanItSimulator(Simulator):
         for i in range(n_folders if n_folders is not None else 4):
             parent = self.root_folder_id if i < 3 or len(folder_ids) < 2 else folder_ids[1 + i % (len(folder_ids) - 1)]
             name = names[i % len(names)] + ("" if i < len(names) else f" {i}")
-            folder_ids.append(db.insert("repositoryFolders", {**base, "name": name, "parentId": parent}, auth=ADMIN_ID)["id"])
+            folder_ids.append(
+                db.insert("repositoryFolders", {**base, "name": name, "parentId": parent}, auth=ADMIN_ID)["id"]
+            )
         tag_ids = [db.insert("tags", {"name": t})["id"] for t in ("smoke", "regression", "api", "ui")]
         state = next(r["id"] for r in db.tables["workflows"].values() if r["scope"] == "CASES" and r["isDefault"])
         verbs = ["Open", "Submit", "Check", "Upload", "Delete", "Rename", "Export", "Filter"]
@@ -185,9 +189,13 @@ class TestPlanItSimulator(Simulator):
             for t in rng.sample(tag_ids, rng.randint(0, 2)):
                 db.link("repositoryCases", MODELS["repositoryCases"].relations["tags"], case["id"], t)
         if n_cases and n_cases <= 200:
-            state_run = next(r["id"] for r in db.tables["workflows"].values() if r["scope"] == "RUNS" and r["isDefault"])
+            state_run = next(
+                r["id"] for r in db.tables["workflows"].values() if r["scope"] == "RUNS" and r["isDefault"]
+            )
             run = db.insert(
-                "testRuns", {"projectId": self.project_id, "name": "Regression run", "stateId": state_run}, auth=ADMIN_ID
+                "testRuns",
+                {"projectId": self.project_id, "name": "Regression run", "stateId": state_run},
+                auth=ADMIN_ID,
             )
             when = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
             for order, cid in enumerate(case_ids[: min(10, len(case_ids))]):
@@ -211,7 +219,9 @@ class TestPlanItSimulator(Simulator):
     def build_app(self) -> ASGIApp:
         app = Starlette(
             routes=[
-                Route("/api/model/{model}/{op}", self._model_endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+                Route(
+                    "/api/model/{model}/{op}", self._model_endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]
+                ),
                 Route("/api/cli/lookup", self._lookup, methods=["POST"]),
             ]
         )
@@ -322,21 +332,21 @@ class TestPlanItSimulator(Simulator):
                         raise
             return 201, {"count": count}
         if op == "upsert":
-            row = db.find_unique(model, args.get("where", {}), op)
-            if row is None:
-                row = db.create(model, args.get("create", {}), user, op)
+            existing = db.find_unique(model, args.get("where", {}), op)
+            if existing is None:
+                existing = db.create(model, args.get("create", {}), user, op)
             else:
-                db.update_row(model, row, args.get("update", {}), user, op)
-            return 201, db.shape(model, row, args, op)
+                db.update_row(model, existing, args.get("update", {}), user, op)
+            return 201, db.shape(model, existing, args, op)
         if op in ("update", "delete"):
-            row = db.find_unique(model, args.get("where", {}), op)
-            if row is None:
+            target = db.find_unique(model, args.get("where", {}), op)
+            if target is None:
                 raise not_found(model)
             if op == "update":
-                db.update_row(model, row, args.get("data", {}), user, op)
-                return 200, db.shape(model, row, args, op)
-            shaped = db.shape(model, row, args, op)
-            db.remove(model, row)
+                db.update_row(model, target, args.get("data", {}), user, op)
+                return 200, db.shape(model, target, args, op)
+            shaped = db.shape(model, target, args, op)
+            db.remove(model, target)
             return 200, shaped
         rows = db.find(model, {"where": args.get("where")}, op)
         for row in rows:

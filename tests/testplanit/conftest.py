@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from tpi_helpers import make_adapter
 
 from adapters.simulation import LoopbackServer

@@ -122,7 +122,9 @@ def test_unique_violation_is_clear(adapter: TestPlanItAdapter) -> None:
     with pytest.raises(UniqueViolation) as err:
         adapter.create_case(RICH, marker="b")
     text = str(err.value)
-    assert "repositoryCases.create: Unique constraint failed on the fields: (projectId, name, className, source)" in text
+    assert (
+        "repositoryCases.create: Unique constraint failed on the fields: (projectId, name, className, source)" in text
+    )
     assert "\n\n" not in text.split("\n")[0]
 
 
@@ -132,8 +134,15 @@ def test_same_title_without_automation_key_is_allowed(adapter: TestPlanItAdapter
 
 
 def test_unrepresentable_fields_are_reported_not_dropped(adapter: TestPlanItAdapter) -> None:
-    case = Case(title="x", description="d", preconditions="p", priority=Priority.HIGH, type=CaseType.SMOKE,
-                tags=["tpb:forged"], custom={"k": "v"})
+    case = Case(
+        title="x",
+        description="d",
+        preconditions="p",
+        priority=Priority.HIGH,
+        type=CaseType.SMOKE,
+        tags=["tpb:forged"],
+        custom={"k": "v"},
+    )
     fields = {p.field for p in adapter.check_case(case)}
     assert fields == {"description", "preconditions", "priority", "type", "tags", "custom"}
     with pytest.raises(CannotRepresent):
@@ -166,14 +175,25 @@ def test_paging_across_1000_cases() -> None:
 # --------------------------------------------------------------------------------------------------- plans
 def test_plan_round_trip(adapter: TestPlanItAdapter) -> None:
     case_ids = sorted((c.id or "" for c in list(adapter.iter_cases())[:3]), key=int)
-    plan = Plan(name="Nightly", description="Runs **all**", milestone="Release 1",
-                runs=[PlanRun(name="Nightly", case_ids=case_ids)])
+    plan = Plan(
+        name="Nightly",
+        description="Runs **all**",
+        milestone="Release 1",
+        runs=[PlanRun(name="Nightly", case_ids=case_ids)],
+    )
     stored = adapter.create_plan(plan, marker="pl-1")
-    assert stored.content() == plan.model_copy(update={"runs": [PlanRun(name="Nightly", case_ids=case_ids,
-                                                                        id=stored.id)]}).content()
+    assert (
+        stored.content()
+        == plan.model_copy(update={"runs": [PlanRun(name="Nightly", case_ids=case_ids, id=stored.id)]}).content()
+    )
     assert adapter.find_plan_by_marker("pl-1") == stored == adapter.get_plan(stored.id or "")
-    done = stored.model_copy(update={"state": PlanState.COMPLETED, "milestone": None,
-                                     "runs": [PlanRun(name="Nightly", case_ids=case_ids[1:], id=stored.id)]})
+    done = stored.model_copy(
+        update={
+            "state": PlanState.COMPLETED,
+            "milestone": None,
+            "runs": [PlanRun(name="Nightly", case_ids=case_ids[1:], id=stored.id)],
+        }
+    )
     updated = adapter.update_plan(stored.id or "", done)
     assert updated.state == PlanState.COMPLETED and updated.milestone is None
     assert updated.case_ids() == set(case_ids[1:])
@@ -186,8 +206,9 @@ def test_plan_round_trip(adapter: TestPlanItAdapter) -> None:
 # ------------------------------------------------------------------------------------------------- results
 def test_results_bulk_with_ids_and_since(adapter: TestPlanItAdapter, sim: TestPlanItSimulator) -> None:
     cases = list(adapter.iter_cases())[:4]
-    plan = adapter.create_plan(Plan(name="CI", runs=[PlanRun(name="CI", case_ids=[c.id or "" for c in cases[:2]])]),
-                               marker="ci")
+    plan = adapter.create_plan(
+        Plan(name="CI", runs=[PlanRun(name="CI", case_ids=[c.id or "" for c in cases[:2]])]), marker="ci"
+    )
     start = datetime.now(UTC) - timedelta(seconds=1)
     batch = [
         Result(case_id=cases[0].id or "", plan_id=plan.id, status=Status.PASSED, elapsed_seconds=3),
@@ -211,8 +232,9 @@ def test_results_bulk_with_ids_and_since(adapter: TestPlanItAdapter, sim: TestPl
     assert skipped in {rc["statusId"] for rc in sim.rows("testRunCases") if rc["testRunId"] == int(plan.id or 0)}
     later = datetime.now(UTC) + timedelta(hours=1)
     assert list(adapter.iter_results(plan_id=plan.id, since=later)) == []
-    with_defect = adapter.add_results([Result(case_id=cases[0].id or "", plan_id=plan.id, status=Status.FAILED,
-                                              defects=["BUG-9"])])
+    with_defect = adapter.add_results(
+        [Result(case_id=cases[0].id or "", plan_id=plan.id, status=Status.FAILED, defects=["BUG-9"])]
+    )
     assert next(r for r in adapter.iter_results(plan_id=plan.id) if r.id == with_defect[0].id).defects == ["BUG-9"]
 
 

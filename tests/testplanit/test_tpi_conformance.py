@@ -33,11 +33,19 @@ def recorded_state() -> tuple[TestPlanItSimulator, str]:
     base = {"projectId": 1, "repositoryId": 1}
     for name in ("Sync Folder", "Sync Folder 1795346062.1448398"):
         db.insert("repositoryFolders", {**base, "name": name, "parentId": 1}, auth=REAL_USER)
-    names = ["Login with valid credentials", "User profile update", "Password reset flow", "Search", "Export",
-             "Import", "Logout"]
+    names = [
+        "Login with valid credentials",
+        "User profile update",
+        "Password reset flow",
+        "Search",
+        "Export",
+        "Import",
+        "Logout",
+    ]
     for name in names:
-        db.insert("repositoryCases", {**base, "folderId": 1, "templateId": 1, "stateId": 11, "name": name},
-                  auth=REAL_USER)
+        db.insert(
+            "repositoryCases", {**base, "folderId": 1, "templateId": 1, "stateId": 11, "name": name}, auth=REAL_USER
+        )
     for i in range(4):
         db.insert("steps", {"testCaseId": 4 + i % 2, "order": i, "step": "{}", "expectedResult": "{}"})
     db.insert("tags", {"name": "legacy"})
@@ -134,9 +142,17 @@ def _has_select(req: dict[str, Any]) -> bool:
 def _check_required_scalars(path: str, data: Any) -> None:
     """Without ``select`` every scalar the schema requires is present (as on the real server)."""
     model = path.split("/")[3]
-    names = {"repositoryCases": "RepositoryCases", "repositoryFolders": "RepositoryFolders", "testRuns": "TestRuns",
-             "testRunCases": "TestRunCases", "testRunResults": "TestRunResults", "milestones": "Milestones",
-             "issue": "Issue", "repositories": "Repositories", "tags": "Tags"}
+    names = {
+        "repositoryCases": "RepositoryCases",
+        "repositoryFolders": "RepositoryFolders",
+        "testRuns": "TestRuns",
+        "testRunCases": "TestRunCases",
+        "testRunResults": "TestRunResults",
+        "milestones": "Milestones",
+        "issue": "Issue",
+        "repositories": "Repositories",
+        "tags": "Tags",
+    }
     if model not in names or path.endswith(("createMany", "updateMany", "deleteMany", "count")):
         return
     required = OPENAPI["components"]["schemas"][names[model]]["x-required-scalars"]

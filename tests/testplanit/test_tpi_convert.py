@@ -36,16 +36,23 @@ def test_reads_what_the_ui_writes() -> None:
         "type": "doc",
         "content": [
             {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Title"}]},
-            {"type": "paragraph", "content": [
-                {"type": "text", "text": "Click "},
-                {"type": "text", "text": "Save", "marks": [{"type": "bold"}, {"type": "italic"}]},
-                {"type": "hardBreak"},
-                {"type": "text", "text": "then wait", "marks": [{"type": "underline"}]},
-            ]},
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": "Click "},
+                    {"type": "text", "text": "Save", "marks": [{"type": "bold"}, {"type": "italic"}]},
+                    {"type": "hardBreak"},
+                    {"type": "text", "text": "then wait", "marks": [{"type": "underline"}]},
+                ],
+            },
             {"type": "codeBlock", "content": [{"type": "text", "text": "make test"}]},
             {"type": "blockquote", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "quoted"}]}]},
-            {"type": "bulletList", "content": [{"type": "listItem", "content": [
-                {"type": "paragraph", "content": [{"type": "text", "text": "x"}]}]}]},
+            {
+                "type": "bulletList",
+                "content": [
+                    {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "x"}]}]}
+                ],
+            },
             {"type": "paragraph"},
         ],
     }
@@ -67,25 +74,41 @@ def test_trim_prisma_message() -> None:
         "Unknown argument `updatedAt`. Did you mean `createdAt`? Available options are marked with ?."
     )
     assert trim_message(message) == (
-        "repositoryCases.findMany: Unknown argument updatedAt. Did you mean createdAt? Available options are marked with ?."
+        "repositoryCases.findMany: Unknown argument updatedAt. Did you mean createdAt? "
+        "Available options are marked with ?."
     )
     assert trim_message("entity not found for model repositoryCases") == "entity not found for model repositoryCases"
 
 
 def test_case_from_native_filters_marker_and_deleted_steps() -> None:
     row = {
-        "id": 5, "name": "T", "folderId": 3, "className": None, "estimate": None, "createdAt": "2026-01-01T00:00:00.000Z",
+        "id": 5,
+        "name": "T",
+        "folderId": 3,
+        "className": None,
+        "estimate": None,
+        "createdAt": "2026-01-01T00:00:00.000Z",
         "steps": [
-            {"id": 2, "order": 1, "isDeleted": False, "step": json.dumps(richtext.from_canonical("second")),
-             "expectedResult": None},
+            {
+                "id": 2,
+                "order": 1,
+                "isDeleted": False,
+                "step": json.dumps(richtext.from_canonical("second")),
+                "expectedResult": None,
+            },
             {"id": 1, "order": 0, "isDeleted": False, "step": richtext.from_canonical("first"), "expectedResult": None},
             {"id": 3, "order": 2, "isDeleted": True, "step": "gone", "expectedResult": None},
         ],
         "tags": [{"name": "tpb:abc"}, {"name": "smoke"}],
         "issues": [{"name": "REQ-1", "isDeleted": False}],
     }
-    paths = convert.folder_paths([{"id": 1, "name": "Root", "parentId": None}, {"id": 2, "name": "A", "parentId": 1},
-                                  {"id": 3, "name": "B", "parentId": 2}])
+    paths = convert.folder_paths(
+        [
+            {"id": 1, "name": "Root", "parentId": None},
+            {"id": 2, "name": "A", "parentId": 1},
+            {"id": 3, "name": "B", "parentId": 2},
+        ]
+    )
     case = convert.case_from_native(row, paths)
     assert case.folder == ("A", "B") and case.marker == "abc" and case.tags == ["smoke"]
     assert [s.action for s in case.steps] == ["first", "second"]
