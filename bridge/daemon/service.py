@@ -262,8 +262,10 @@ class Daemon:
                 return cfg, job
         return cfg, None
 
-    def fire(self, name: str, scheduled_for: datetime) -> None:
-        key = firing_key(scheduled_for)
+    def fire(self, name: str, scheduled_for: datetime | None = None) -> None:
+        """Run one firing; ``scheduled_for`` comes from FiringExecutor (a default only to satisfy APScheduler's
+        argument check when the job is added)."""
+        key = firing_key(scheduled_for or datetime.now(UTC))
         if self._stopping.is_set():
             return
         cfg, job = self._job(name)
@@ -342,7 +344,22 @@ class Daemon:
                 )
                 flight.runner = runner
                 log.info("run started", extra={"job": job.name, "scheduled_for": key.isoformat()})
-                report = runner.run()
+                try:
+                    report = runner.run()
+                except Exception as exc:
+                    if runner.report.status in ("running", "aborted"):
+                        raise
+                    # the run was finished and recorded; only what the engine does afterwards failed: keep
+                    # the outcome (metrics, log) rather than lose a recorded run to a bookkeeping error
+                    log.error(
+                        "the engine raised after recording the run",
+                        extra={
+                            "job": job.name,
+                            "run_id": runner.report.run_id,
+                            "error": f"{type(exc).__name__}: {exc}",
+                        },
+                    )
+                    report = runner.report
             finally:
                 for adapter in adapters.values():
                     adapter.close()
