@@ -145,6 +145,12 @@ class Adapter(abc.ABC):
     def iter_cases(self, *, since: datetime | None = None) -> Iterator[Case]:
         """Every case in scope (or, with ``since`` and ``capabilities.incremental_cases``, those changed)."""
 
+    def iter_case_refs(self) -> Iterator[Case]:
+        """Every case in scope with at least ``id``, ``automation_key`` and ``marker`` filled, for matching only
+        (the CI step). Other fields may be left empty, so adapters whose full conversion is costly (HTML
+        steps) can skip it here. Default: :meth:`iter_cases`."""
+        return self.iter_cases()
+
     @abc.abstractmethod
     def get_case(self, case_id: str) -> Case | None:
         """Direct lookup; None when the case does not exist (or is deleted). Confirms deletions."""
