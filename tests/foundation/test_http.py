@@ -27,7 +27,8 @@ from bridge.errors import (
 )
 from bridge.http import HttpClient, HttpSettings, RequestKey, RequestStats, counting, parse_retry_after
 from bridge.logs import configure_logging
-from tests.foundation.conftest import DROP, Script
+
+from .loopback import DROP, Script
 
 
 def client(url: str, stats: RequestStats | None = None, **settings: Any) -> HttpClient:

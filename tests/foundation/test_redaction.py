@@ -18,7 +18,8 @@ from bridge.config import Config, load_config
 from bridge.errors import AuthError, ValidationFailed
 from bridge.http import HttpClient, HttpSettings, RequestStats
 from bridge.logs import configure_logging
-from tests.foundation.conftest import Script
+
+from .loopback import Script
 
 USER = "bridge@example.com"
 API_KEY = "TRkey-9f8e7d6c5b4a"
