@@ -69,7 +69,7 @@ def push_results(config: Config, system_name: str, tests: Sequence[JUnitTest], o
     report.outcomes = outcome_counts(tests)
     adapter = create_adapter(system_name, settings)
     with adapter:
-        cases = list(adapter.iter_cases())
+        cases = list(adapter.iter_case_refs())  # ids, automation keys and markers are all matching needs
         links = bridge_links(config, system_name)
         outcome = match_tests(tests, cases, options=options.match, links=links)
         matches = list(outcome.matched)
