@@ -25,9 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "testrail"))
 
+from trcli_env import run_trcli  # noqa: E402
+
 from adapters.simulation import Faults  # noqa: E402
 from adapters.testrail.simulator import TestRailSimulator  # noqa: E402
-from trcli_env import run_trcli  # noqa: E402
 
 
 def junit_file(path: Path, tests: int) -> None:
