@@ -87,6 +87,7 @@ class DaemonProc:
     log_path: Path
     _offset: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
+    _terminated: bool = False
 
     def read_events(self) -> list[dict[str, Any]]:
         """All JSON log lines so far (non-JSON lines are kept as {"raw": line})."""
@@ -143,11 +144,14 @@ class DaemonProc:
         return httpx.get(f"http://127.0.0.1:{self.http_port}{path}", timeout=10)
 
     def signal(self, sig: int) -> None:
+        if sig == signal.SIGTERM:
+            self._terminated = True
         self.proc.send_signal(sig)
 
     def stop(self, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        if self.proc.poll() is None and not self._terminated:
+            # once only: a second SIGTERM during interpreter shutdown meets the default handler
+            self.signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,131 @@
+"""Three daemon processes sharing one real PostgreSQL store (started by the test) against simulators."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from daemon_helpers import daemon, simulators, write_config
+
+from adapters.simulation import Faults, Simulator
+from mappings.store import Store
+from tests.pgserver import require_pg
+
+CASES = 20
+
+
+def _titles(sim: Simulator) -> list[str]:
+    return [c["title"] for c in list(sim.cases.values()) if not c.get("is_deleted")]  # type: ignore[attr-defined]
+
+
+def test_three_instances_run_each_firing_once_and_survive_a_crash(tmp_path: Path) -> None:
+    pg = require_pg()
+    try:
+        url = pg.create_db("bridge")
+        spec = {
+            "ca": ("codearts", {"seed": 7, "cases": CASES, "plans": 0}),
+            # slow TestRail: the first sync spans several 1s firings, so the run lock must keep the other
+            # instances from starting the same job while it runs (separate firings have separate claims)
+            "tr": ("testrail", {"faults": Faults(latency=0.03)}),
+            "ca2": ("codearts", {"seed": 8, "cases": 5, "plans": 0}),
+            "tr2": ("testrail", {}),
+        }
+        with simulators(spec) as systems:
+            toml = "".join(systems.table(n, k) for n, k in (("ca", "codearts"), ("tr", "testrail")))
+            toml += "".join(systems.table(n, k) for n, k in (("ca2", "codearts"), ("tr2", "testrail")))
+            jobs = [
+                {"name": "one", "left": "ca", "right": "tr", "entities": ["folder", "case"], "schedule": "1s"},
+                {"name": "two", "left": "ca2", "right": "tr2", "entities": ["folder", "case"], "schedule": "2s"},
+            ]
+            cfg = write_config(tmp_path / "bridge.toml", store_url=url, systems=toml, jobs=jobs)
+            left_before = {"one": len(systems.sims["ca"].cases), "two": len(systems.sims["ca2"].cases)}  # type: ignore[attr-defined]
+            with (
+                daemon(cfg, tmp_path / "d1.log") as d1,
+                daemon(cfg, tmp_path / "d2.log") as d2,
+                daemon(cfg, tmp_path / "d3.log") as d3,
+            ):
+                for d in (d1, d2, d3):
+                    d.event("daemon started", timeout=30)
+                time.sleep(6)
+                # a crash: no shutdown, no cleanup; its lock goes with its connection
+                d3.proc.send_signal(signal.SIGKILL)
+                d3.proc.wait(10)
+                crashed_at = datetime.now(UTC)
+                crashed = d3.event("daemon started")["instance"]
+                time.sleep(6)
+                for d in (d1, d2):
+                    d.signal(signal.SIGTERM)
+                assert d1.stop() == 0 and d2.stop() == 0
+                for d in (d1, d2):
+                    d.event("daemon stopped")
+                    assert not any(e.get("event") == "firing failed" for e in d.read_events()), d.log_text()
+
+            store = Store(url)
+            try:
+                for job, every, n_cases in (("one", 1, CASES), ("two", 2, 5)):
+                    firings = store.firings(job)
+                    keys = [f.scheduled_for for f in firings]
+                    assert len(keys) == len(set(keys)) >= 4, (job, keys)
+                    # identical firing times on every instance: epoch-aligned, whole seconds
+                    assert all(k.microsecond == 0 and int(k.timestamp()) % every == 0 for k in keys), keys
+                    runs = sorted(store.runs(job=job, limit=1000), key=lambda r: r.id or 0)
+                    # each claimed firing ran exactly once, and every run was recorded (a run cut by the crash
+                    # stays "running": its instance is the crashed one)
+                    assert len(runs) == len(firings), (job, len(runs), len(firings))
+                    unfinished = [r for r in runs if r.finished_at is None]
+                    assert all(r.instance == crashed for r in unfinished), unfinished
+                    # "aborted": a run stopped at a record boundary by the final SIGTERM
+                    statuses = [r.status for r in runs]
+                    assert set(statuses) - {"running"} <= {"ok", "aborted"}, [(r.status, r.errors) for r in runs]
+                    assert statuses.count("aborted") <= 2 and statuses.count("ok") >= 3, statuses
+                    # never two runs of a job at once, across instances
+                    spans = sorted((r.started_at, r.finished_at or r.started_at) for r in runs)
+                    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+                        assert start >= end, (job, spans)
+                    # the surviving instances took the job over after the crash
+                    after = [f for f in firings if f.scheduled_for > crashed_at]
+                    assert after and all(f.instance != crashed for f in after), (job, crashed)
+                    # no duplicate records on either side
+                    left, right = (
+                        systems.sims["ca" if job == "one" else "ca2"],
+                        systems.sims["tr" if job == "one" else "tr2"],
+                    )
+                    titles = _titles(right)
+                    links = [lk for lk in store.links(job, "case") if lk.state == "active"]
+                    assert len(titles) == len(set(titles)) == len(links) >= n_cases, (job, sorted(titles))
+                    assert len({lk.left_id for lk in links}) == len(links) == len({lk.right_id for lk in links})
+                    assert len(left.cases) == left_before[job]  # type: ignore[attr-defined]
+                instances = {f.instance for f in store.firings()}
+                assert len(instances) >= 2, instances
+                busy = sum(d.count("firing skipped: the job is running on another instance") for d in (d1, d2, d3))
+                assert busy >= 1  # the slow first sync of "one" met firings on other instances
+            finally:
+                store.close()
+    finally:
+        pg.cleanup()
+
+
+def test_healthz_is_503_when_the_postgresql_store_goes_away(tmp_path: Path) -> None:
+    pg = require_pg()
+    try:
+        url = pg.create_db("bridge")
+        with simulators({"ca": ("codearts", {"seed": 1, "cases": 2, "plans": 0}), "tr": ("testrail", {})}) as systems:
+            toml = systems.table("ca", "codearts") + systems.table("tr", "testrail")
+            job = {"name": "j", "left": "ca", "right": "tr", "entities": ["case"], "schedule": "0 0 1 1 *"}
+            cfg = write_config(tmp_path / "bridge.toml", store_url=url, systems=toml, jobs=[job])
+            with daemon(cfg, tmp_path / "d.log") as d:
+                d.event("daemon started", timeout=30)
+                ok = d.get("/healthz")
+                assert ok.status_code == 200 and ok.json()["jobs"]["j"]["last_success"] is None
+                pg.stop()
+                down = d.get("/healthz")
+                assert down.status_code == 503, down.text
+                assert down.json()["store"] == "unreachable"
+                assert "tpb_store_up 0" in d.get("/metrics").text
+                pg.start()
+                assert d.get("/healthz").status_code == 200  # the pool reconnects by itself
+                assert d.stop() == 0
+    finally:
+        pg.cleanup()
