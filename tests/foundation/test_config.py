@@ -301,8 +301,8 @@ def test_not_toml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.toml: file not found"):
-        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="missing-config-file.toml: file not found"):
+        load_config(tmp_path / "missing-config-file.toml")
 
 
 def test_environment_and_file_references_resolve(tmp_path: Path) -> None:
