@@ -201,6 +201,19 @@ class Adapter(abc.ABC):
     def iter_results(self, *, plan_id: str | None = None, since: datetime | None = None) -> Iterator[Result]:
         raise NotImplementedError(f"{self.kind} has no results")
 
+    def check_result(self, result: Result) -> list[Unrepresentable]:
+        """What of ``result`` this system cannot hold. Default: a status with no native value in the maps."""
+        if self.value_maps.native("status", result.status.value) is None:
+            return [
+                Unrepresentable(
+                    "result",
+                    result.id or result.case_id,
+                    "status",
+                    f"{result.status.value!r} has no {self.kind} status",
+                )
+            ]
+        return []
+
     def add_results(self, results: Sequence[Result]) -> list[Result]:
         """Post results with the fewest requests the API allows (bulk, largest batches).
 

@@ -134,10 +134,20 @@ def with_faults_and_log(
             await app(scope, receive, send)
             return
         status_seen = {"status": 0}
+        logged = False
+        query = scope.get("query_string", b"").decode("latin-1")
+
+        def record(status: int) -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                log.add(LoggedRequest(scope["method"], scope["path"], query, status))
 
         async def logging_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_seen["status"] = message["status"]
+                # logged before the answer leaves, so a client that got its answer finds it in the log
+                record(message["status"])
             await send(message)
 
         try:
@@ -149,15 +159,14 @@ def with_faults_and_log(
             elif decision == "error":
                 await _send_canned(logging_send, server_error())
             elif decision == "drop":
-                status_seen["status"] = -1
+                record(-1)
                 await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
                 await send({"type": "http.response.body", "body": b"{", "more_body": True})
                 raise _Dropped()
             else:
                 await app(scope, receive, logging_send)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            log.add(LoggedRequest(scope["method"], scope["path"], query, status_seen["status"]))
+            record(status_seen["status"])
 
     return wrapped
 

@@ -51,12 +51,14 @@ def print_report(report: SyncReport, *, show_actions: bool) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column("system")
     table.add_column("entity")
-    for col in COLUMNS:
+    # only the columns that have something to say: the table stays readable in 80 columns
+    columns = [c for c in COLUMNS if any(counts.get(c) for counts in report.counts.values())] or ["unchanged"]
+    for col in columns:
         table.add_column(col, justify="right")
     for (system, entity), counts in sorted(report.counts.items()):
-        table.add_row(system, entity, *(str(counts.get(c, 0) or "") for c in COLUMNS))
+        table.add_row(system, entity, *(str(counts.get(c, 0) or "") for c in columns))
     if not report.counts:
-        table.add_row("-", "-", *("" for _ in COLUMNS))
+        table.add_row("-", "-", *("" for _ in columns))
     console.print(table)
     if show_actions:
         for a in report.actions:
@@ -121,6 +123,18 @@ def register(app: typer.Typer) -> None:
         report = run_job(cfg, job, store, dry_run=dry_run, kind="migrate", workers=workers)
         print_report(report, show_actions=dry_run)
         raise typer.Exit(0 if report.status == "ok" else 1)
+
+    @app.command()
+    def demo(
+        workdir: Annotated[
+            Path | None, typer.Option(help="Folder for the demo's store (default: a new temp folder)")
+        ] = None,
+    ) -> None:
+        """Start the three simulators with seeded data and show a two-way sync, edits and a conflict."""
+        from bridge.demo import run_demo
+
+        configure_logging("warning")
+        raise typer.Exit(run_demo(workdir))
 
     conflicts_app = typer.Typer(help="List, show and resolve conflicts.", no_args_is_help=True)
     app.add_typer(conflicts_app, name="conflicts")

@@ -304,13 +304,15 @@ class Store:
             return s.exec(q.order_by(col(Run.id).desc()).limit(1)).first()
 
     # ----------------------------------------------------------------------------------- result copies
-    def copied_results(self, job: str) -> tuple[set[tuple[str, str]], set[str]]:
-        """(source side, source id) pairs already copied, and the ids of results the bridge created."""
+    def copied_results(self, job: str) -> tuple[set[tuple[str, str]], set[str], set[str]]:
+        """(source side, source id) pairs already copied, the ``side:id`` of results the bridge created, and
+        the markers those copies carry (a second way to recognise our own copies when reading them back)."""
         with self.session() as s:
             rows = list(s.exec(select(ResultCopy).where(ResultCopy.job == job)))
         sources = {(r.source_side, r.source_id) for r in rows}
         targets = {f"{'right' if r.source_side == 'left' else 'left'}:{r.target_id}" for r in rows if r.target_id}
-        return sources, targets
+        marks = {r.marker for r in rows if r.marker} | {r.fingerprint for r in rows if r.fingerprint}
+        return sources, targets, marks
 
     def record_result_copies(self, copies: Sequence[ResultCopy]) -> None:
         if not copies:

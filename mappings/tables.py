@@ -134,4 +134,7 @@ class ResultCopy(SQLModel, table=True):
     source_id: str = Field(max_length=200)
     target_id: str | None = Field(default=None, max_length=200)
     marker: str = Field(max_length=64)
+    #: target case | status | execution time (s): recognises the copy when the target reads it back under an id
+    #: of its own (CodeArts lists only "case:execution number", never the id it answered the post with)
+    fingerprint: str | None = Field(default=None, max_length=300)
     copied_at: datetime = Field(default_factory=utcnow)

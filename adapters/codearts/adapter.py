@@ -64,6 +64,13 @@ class CodeArtsAdapter(Adapter):
             tags=convert.MAX_LABELS,
             tag_length=convert.LABEL_MAX,
         ),
+        # custom-service cases have no automation key, estimate or custom fields (folder and type live in
+        # reserved labels); jobs do not merge what this side cannot hold
+        case_fields=frozenset(
+            {"folder", "title", "description", "preconditions", "steps", "priority", "type", "tags", "requirements"}
+        ),
+        # plans: name and cycle dates only (no description, owner, milestone or state in this API)
+        plan_fields=frozenset({"name", "start_date", "end_date"}),
     )
 
     settings: CodeArtsSettings

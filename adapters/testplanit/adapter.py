@@ -30,6 +30,13 @@ class TestPlanItAdapter(Adapter):
         read_results=True,
         plan_runs=False,
         limits=FieldLimits(),
+        # description, preconditions, priority, type and custom fields live in template case fields, which
+        # the adapter does not write: jobs do not merge them with this side
+        case_fields=frozenset(
+            {"folder", "title", "steps", "tags", "automation_key", "estimate_seconds", "requirements"}
+        ),
+        # a plan is a test run: no dates, no owner
+        plan_fields=frozenset({"name", "description", "milestone", "state"}),
     )
 
     def __init__(self, name: str, settings: SystemSettings, value_maps: ValueMaps) -> None:

@@ -23,6 +23,7 @@ Full reads are paged; plans need one ``get_plan`` per plan (``get_plans`` omits 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -56,6 +57,14 @@ class TestRailAdapter(Adapter):
         read_results=True,
         plan_runs=True,
         limits=LIMITS,
+        # TestRail has no case tags (labels are not mapped); description needs a custom_description field,
+        # so connect() narrows this per project
+        case_fields=frozenset(
+            {"folder", "title", "description", "preconditions", "steps", "priority", "type", "automation_key"}
+            | {"requirements", "estimate_seconds", "custom"}
+        ),
+        # plans have no dates and no settable owner
+        plan_fields=frozenset({"name", "description", "milestone", "state"}),
     )
     settings: TestRailSettings
 
@@ -103,6 +112,11 @@ class TestRailAdapter(Adapter):
                 ", ".join(self.required_fields),
             )
         self.statuses = {int(s["id"]): str(s.get("label") or s["name"]) for s in self.client.array("get_statuses")}
+        if "custom_description" not in self.custom_fields and self.capabilities.case_fields is not None:
+            # an instance attribute: this project cannot hold descriptions, so jobs do not merge them
+            self.capabilities = dataclasses.replace(  # type: ignore[misc]
+                self.capabilities, case_fields=self.capabilities.case_fields - {"description"}
+            )
 
     def close(self) -> None:
         if self._client is not None:

@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from adapters.base import Adapter
@@ -176,7 +177,7 @@ class JobRunner:
             self.store.finish_run(run, status=status, counts=self.report.as_counts(), errors=self.report.errors)
         log.info(
             "job finished",
-            extra={"job": self.job.name, "run_id": self.report.run_id, "status": status, **_flat(self.report)},
+            extra={"job": self.job.name, "run_id": self.report.run_id, "status": status, "counts": _flat(self.report)},
         )
         return self.report
 
@@ -230,8 +231,8 @@ class JobRunner:
                     kind="cannot-represent",
                     record=record,
                     field=p.field,
-                    left_value=p.value if target == "right" else None,
-                    right_value=p.value if target == "left" else None,
+                    left_value=_jsonable(p.value) if target == "right" else None,
+                    right_value=_jsonable(p.value) if target == "left" else None,
                     message=f"{self.name(target)} cannot hold it: {p.reason}",
                     **ids,
                 )
@@ -558,7 +559,8 @@ class JobRunner:
                     record=record,
                     left_id=link.left_id,
                     right_id=link.right_id,
-                    message=f"deleted on {self.name(gone)} but changed on {self.name(kept)}: restored on {self.name(gone)}",
+                    message=f"deleted on {self.name(gone)} but changed on {self.name(kept)}: "
+                    f"restored on {self.name(gone)}",
                     resolution="restored",
                     resolved_at=_now(),
                     applied_at=_now(),
@@ -719,6 +721,8 @@ class JobRunner:
     def _note_lossy(self, entity: str, ref: str, sent: dict[str, Any], stored: dict[str, Any], target: Side) -> None:
         """A value the target stored differently from what was sent (fewer levels, re-formatted text)."""
         for name in sorted(sent):
+            if sent[name] in (None, "", [], {}):
+                continue  # nothing was sent: the target's default is not a loss
             if hashes({name: sent[name]}) != hashes({name: stored.get(name)}):
                 self._log_conflict(
                     Conflict(
@@ -834,7 +838,7 @@ class JobRunner:
         adapter = self.side(target)
         mapping = self._case_map("left_to_right" if source == "left" else "right_to_left")
         keep_runs = self.left.capabilities.plan_runs and self.right.capabilities.plan_runs
-        new, missing = plan_for_create(plan, from_source_ids=mapping, keep_runs=keep_runs)
+        new, missing = plan_for_create(plan, from_source_ids=mapping, keep_runs=keep_runs, fields=self.plan_fields)
         ref = f"{self.name(source)}:{plan.id} {plan.name!r}"
         if missing:
             self.report.notes.append(f"plan {ref}: {len(missing)} member case(s) are not linked and were not copied")
@@ -886,7 +890,7 @@ class JobRunner:
         plan_links = [link for link in self.store.links(self.job.name, "plan") if link.state == "active"]
         if not plan_links:
             return
-        copied_sources, bridge_made = self.store.copied_results(self.job.name)
+        copied_sources, bridge_made, bridge_markers = self.store.copied_results(self.job.name)
         for link in plan_links:
             results: dict[Side, list[Result]] = {
                 "left": list(self.left.iter_results(plan_id=link.left_id)),
@@ -903,6 +907,8 @@ class JobRunner:
                     if r.id is not None
                     and (source, r.id) not in copied_sources
                     and f"{source}:{r.id}" not in bridge_made
+                    and (r.marker is None or r.marker not in bridge_markers)
+                    and result_fingerprint(r) not in bridge_markers
                 ]
                 if not fresh:
                     continue
@@ -938,6 +944,11 @@ class JobRunner:
                 executed_by=result.executed_by,
                 marker=marker_for(self.job.name, "result", source, str(result.id)),
             )
+            problems = self.side(target).check_result(copy)
+            if problems:
+                ref = f"result {self.name(source)}:{result.id} (case {result.case_id})"
+                self._cannot_represent("result", ref, problems, target)
+                continue
             outgoing.append((result, copy))
         if not outgoing:
             return
@@ -963,6 +974,7 @@ class JobRunner:
                 source_id=str(src.id),
                 target_id=str(st.id) if st.id is not None else None,
                 marker=copy.marker or "",
+                fingerprint=result_fingerprint(copy),
             )
             for (src, copy), st in zip(outgoing, stored, strict=False)
         ]
@@ -971,6 +983,13 @@ class JobRunner:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def result_fingerprint(result: Result) -> str:
+    """What identifies a result on a system that does not keep our marker: case, status, time (seconds)."""
+    when = result.executed_at
+    stamp = "" if when is None else str(int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()))
+    return f"{result.case_id}|{result.status.value}|{stamp}"
 
 
 def _other(side: Side) -> Side:

@@ -56,7 +56,9 @@ class CaseFields:
 
     def for_create(self, source: Case, source_side: str) -> Case:
         """A new record for the other side: the source's content, custom fields renamed, identity dropped."""
-        data = source.model_dump(exclude={"id", "marker", "updated_at", "created_at", "custom"})
+        # only the fields both sides hold travel; the others keep the target's defaults (not data loss:
+        # the target has no place for them, and the source keeps them)
+        data = source.model_dump(include={"title", *self.common})
         custom: dict[str, Any] = {}
         for lname, rname in self.custom:
             if source_side == "left" and lname in source.custom:
@@ -121,7 +123,9 @@ def apply_plan(
     return new.model_copy(update={"runs": [PlanRun.model_validate(r.model_dump()) for r in runs]})
 
 
-def plan_for_create(source: Plan, *, from_source_ids: Mapping[str, str], keep_runs: bool) -> tuple[Plan, list[str]]:
+def plan_for_create(
+    source: Plan, *, from_source_ids: Mapping[str, str], keep_runs: bool, fields: Iterable[str] | None = None
+) -> tuple[Plan, list[str]]:
     """A new plan for the other side with member cases translated; also the members that have no link."""
     missing: list[str] = []
     if keep_runs and source.runs:
@@ -133,5 +137,7 @@ def plan_for_create(source: Plan, *, from_source_ids: Mapping[str, str], keep_ru
     else:
         ids, missing = translate_ids(source.case_ids(), from_source_ids)
         runs = [PlanRun(name=source.name, case_ids=ids)]
-    data = source.model_dump(exclude={"id", "marker", "updated_at", "created_at", "runs"})
+    # only the plan fields both sides hold travel
+    keep = set(PLAN_VIEW_FIELDS if fields is None else fields) | {"name"}
+    data = source.model_dump(include=keep)
     return Plan.model_validate({**data, "runs": [r.model_dump() for r in runs]}), missing

@@ -203,7 +203,7 @@ def test_token_auth_expiry_and_refresh():
 
 def test_token_auth_wrong_password(sim, server):
     creds = {k: v for k, v in sim.credentials().items() if k not in ("ak", "sk")}
-    adapter = make_adapter(server.url, {**creds, "iam_password": "nope"}, iam_url=server.url)
+    adapter = make_adapter(server.url, {**creds, "iam_password": "not-the-password-1"}, iam_url=server.url)
     with pytest.raises(AuthError, match="password"):
         adapter.connect()
 

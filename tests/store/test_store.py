@@ -101,5 +101,5 @@ def test_runs_and_result_copies(store):
     assert store.last_success("j").counts == {"tr/case": {"created": 2}}
     store.record_result_copies([ResultCopy(job="j", source_side="left", source_id="5", target_id="9", marker="m")])
     store.record_result_copies([ResultCopy(job="j", source_side="left", source_id="5", target_id="10", marker="m")])
-    sources, made = store.copied_results("j")
-    assert sources == {("left", "5")} and made == {"right:9"}
+    sources, made, markers = store.copied_results("j")
+    assert sources == {("left", "5")} and made == {"right:9"} and markers == {"m"}

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from conftest import make_adapter
+from tr_helpers import make_adapter
 
 from adapters.testrail.adapter import TestRailAdapter
 from adapters.testrail.simulator import TestRailSimulator
