@@ -126,7 +126,9 @@ def run_demo(workdir: Path | None = None) -> int:
         edits = [c for c in store.conflicts(open_only=True) if c.kind == "edit"]
         lines = [
             f"  conflict {c.id} in job {c.job}: field {c.field}\n"
-            f"    agreed before: {c.base_value!r}\n    left now:      {c.left_value!r}\n    right now:     {c.right_value!r}"
+            f"    agreed before: {c.base_value!r}\n"
+            f"    left now:      {c.left_value!r}\n"
+            f"    right now:     {c.right_value!r}"
             for c in edits
         ]
         _say(

@@ -119,6 +119,10 @@ def merge_record(
             out.accept_right.add(name)
             out.settled.add(name)
             continue
+        if first_sight and (_empty(lv) or _empty(rv)):
+            # one side has nothing there yet: filling the gap loses nothing, so it is not a conflict
+            _propagate(out, name, rv if _empty(lv) else lv, "right" if _empty(lv) else "left", policy, other_value=None)
+            continue
         if first_sight:
             _conflict(out, name, None, lv, rv, policy, left_time, right_time, first_sight=True)
             continue
@@ -141,6 +145,10 @@ def merge_record(
         else:
             _conflict(out, name, bv, lv, rv, policy, left_time, right_time, first_sight=False)
     return out
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
 
 
 def _changed(name: str, value: Any, base_value: Any, side_hashes: Mapping[str, str] | None) -> bool:

@@ -114,3 +114,8 @@ def test_forced_resolution_writes_both_sides():
         BASE, left, right, Policy(), left_hashes=hashes(BASE), right_hashes=hashes(BASE), forced={"title": "Chosen"}
     )
     assert out.to_left == {"title": "Chosen"} and out.to_right == {"title": "Chosen"} and not out.conflicts
+
+
+def test_first_sight_fills_a_field_empty_on_one_side_without_a_conflict():
+    out = merge_record(None, {"type": "smoke", "title": "T"}, {"type": None, "title": "T"}, Policy())
+    assert out.to_right == {"type": "smoke"} and not out.conflicts
