@@ -256,6 +256,20 @@ class TestRailAdapter(Adapter):
             for raw in page:
                 yield self._case(raw, paths)
 
+    def iter_case_refs(self) -> Iterator[Case]:
+        """Ids, titles, folders, automation keys and markers only: matching JUnit tests to cases needs no
+        steps, and converting every case's HTML steps is most of a full read's time."""
+        paths = convert.section_paths(list(self._section_map(refresh=True).values()))
+        for page in self.client.pages("get_cases", "cases", self.project_id, suite_id=self.suite_id):
+            for raw in page:
+                yield Case(
+                    id=str(raw["id"]),
+                    title=str(raw.get("title") or ""),
+                    folder=paths.get(int(raw["section_id"]), ()),
+                    automation_key=convert.read_automation_id(raw.get(convert.AUTOMATION)),
+                    marker=raw.get(convert.MARKER_FIELD) or None,
+                )
+
     def get_case(self, case_id: str) -> Case | None:
         try:
             raw = self.client.get("get_case", int(case_id))

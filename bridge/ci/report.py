@@ -38,6 +38,8 @@ class PushReport:
     requests: int = 0
     seconds: float = 0.0
     source: dict[str, Any] = field(default_factory=dict)  # e.g. the apptest.ai test set
+    #: results that reached linked systems through sync jobs: "job -> system": results copied
+    propagated: dict[str, int] = field(default_factory=dict)
 
     def count_matches(self, methods: list[str]) -> None:
         self.matched_by = dict(Counter(methods))
@@ -68,6 +70,8 @@ class PushReport:
             + f" in {self.requests} request(s), {self.seconds:.1f} s"
             + (", plan closed" if self.closed else "")
         )
+        for route, n in self.propagated.items():
+            lines.append(f"  linked: {n} result(s) copied through job {route}")
         for label in self.unmatched[:max_unmatched]:
             lines.append(f"  unmatched: {label}")
         if len(self.unmatched) > max_unmatched:
