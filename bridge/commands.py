@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge.config import Config, Job, load_config
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, RemoteError
 from bridge.logs import configure_logging
 from bridge.sync.engine import JobRunner, SyncReport, open_adapters
 from mappings.store import Store
@@ -32,7 +32,16 @@ def load(config_path: Path) -> tuple[Config, Store]:
 def run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "sync", workers: int = 4) -> SyncReport:
     from bridge.progress import progress_hook
 
-    adapters = open_adapters(cfg, [job.left, job.right], job)
+    try:
+        adapters = open_adapters(cfg, [job.left, job.right], job)
+    except RemoteError as exc:
+        # a system that cannot be reached still makes a run in the history (status and back-off read it)
+        report = SyncReport(job.name, job.left, job.right, dry_run, status="failed")
+        report.errors.append(str(exc))
+        if not dry_run:
+            run = store.start_run(job.name, kind=kind)
+            report.run_id = store.finish_run(run, status="failed", counts={}, errors=report.errors).id
+        return report
     try:
         with progress_hook() as hook:
             runner = JobRunner(
