@@ -135,6 +135,7 @@ class JobRunner:
         self._open_conflicts: dict[str, list[Conflict]] = defaultdict(list)
         self._resolutions: dict[str, list[Conflict]] = defaultdict(list)
         self._case_maps: dict[str, dict[str, str]] | None = None
+        self._listed_cases: dict[Side, dict[str, Case]] = {}
 
     # ----------------------------------------------------------------------------------------- helpers
     def side(self, side: Side) -> Adapter:
@@ -155,6 +156,8 @@ class JobRunner:
                 self.sync_cases()
             if Entity.PLAN in entities:
                 self.sync_plans()
+                if self.job.perftest:
+                    self.sync_perftest_tasks()
             if Entity.RESULT in entities:
                 self.sync_results()
             if self.report.errors:
@@ -282,6 +285,7 @@ class JobRunner:
                     cases[case.id] = case
                     tick(1)
             listed[side] = cases  # type: ignore[index]
+        self._listed_cases = listed
         links = [link for link in self.store.links(self.job.name, entity)]
         self._settle_intents(entity, listed, links)
         links = [link for link in self.store.links(self.job.name, entity)]
@@ -877,6 +881,46 @@ class JobRunner:
         self.store.save_link(link, resolve_intent=intent.id, outcome=f"created:{created.id}")
         self.report.count(self.name(target), "plan", "created")
 
+    # ------------------------------------------------------------------------------------ perftest tasks
+    def sync_perftest_tasks(self) -> None:
+        """One CodeArts PerfTest task per linked plan, holding the PerfTest cases its member cases point to.
+
+        A case points to PerfTest cases with a tag ``perftest:<id>`` or a custom field ``perftest_case_id``
+        (either side). Plans whose cases point to none get no task.
+        """
+        from adapters.perftest.client import PerfTestClient, ensure_plan_task
+        from adapters.perftest.settings import PerfTestSettings
+
+        assert self.job.perftest is not None
+        settings = self.config.system(self.job.perftest)
+        assert isinstance(settings, PerfTestSettings)
+        if not self._listed_cases:
+            self.report.notes.append("perftest: cases were not read in this run (add 'case' to entities)")
+            return
+        plan_links = [link for link in self.store.links(self.job.name, "plan") if link.state == "active"]
+        left_to_right = self._case_map("left_to_right")
+        with PerfTestClient(self.job.perftest, settings) as client:
+            for link in plan_links:
+                plan = self.left.get_plan(link.left_id)
+                if plan is None:
+                    continue
+                wanted: set[int] = set()
+                for cid in plan.case_ids():
+                    for side, native in (("left", cid), ("right", left_to_right.get(cid))):
+                        case = self._listed_cases.get(side, {}).get(native or "")  # type: ignore[call-overload]
+                        wanted |= perftest_case_ids(case) if case is not None else set()
+                if not wanted:
+                    continue
+                self.report.act(PlannedAction("plan", "task", self.job.perftest, plan.name, f"{len(wanted)} cases"))
+                if self.dry_run:
+                    continue
+                try:
+                    ensure_plan_task(client, plan.name, sorted(wanted))
+                    self.report.count(self.job.perftest, "task", "updated")
+                except RemoteError as exc:
+                    self.report.error(f"PerfTest task for plan {plan.name!r}: {exc}")
+                    self.report.count(self.job.perftest, "task", "errors")
+
     # ----------------------------------------------------------------------------------------- results
     def sync_results(self) -> None:
         if not (self.left.capabilities.read_results and self.right.capabilities.read_results):
@@ -983,6 +1027,16 @@ class JobRunner:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def perftest_case_ids(case: Case) -> set[int]:
+    """PerfTest case ids a case points to: tags ``perftest:<id>`` and a ``perftest_case_id`` custom field."""
+    found = {int(t.split(":", 1)[1]) for t in case.tags if t.startswith("perftest:") and t.split(":", 1)[1].isdigit()}
+    value = case.custom.get("perftest_case_id")
+    for item in value if isinstance(value, list) else [value]:
+        if item is not None and str(item).strip().isdigit():
+            found.add(int(str(item).strip()))
+    return found
 
 
 def result_fingerprint(result: Result) -> str:

@@ -16,7 +16,7 @@ from bridge.config import Config, config_from_dict
 from bridge.sync.engine import SyncReport
 from mappings.store import Store
 
-KIND_OF = {"tr": "testrail", "ca": "codearts", "tp": "testplanit"}
+KIND_OF = {"tr": "testrail", "ca": "codearts", "tp": "testplanit", "pt": "perftest"}
 
 
 @dataclass
@@ -31,6 +31,8 @@ class World:
         systems = {}
         for name, sim in self.sims.items():
             systems[name] = {"kind": KIND_OF[name], "url": self.urls[name], **sim.credentials(), "max_retries": 2}
+            if name == "pt":
+                systems[name]["perftest_project_id"] = sim.perftest_project_id  # type: ignore[attr-defined]
         jobs = [{**j, **job_overrides} for j in self.jobs]
         return config_from_dict({"store": {"url": self.store_url}, "systems": systems, "jobs": jobs})
 
