@@ -30,7 +30,7 @@ from bridge.errors import BridgeError, CannotRepresent, RemoteError, TransportEr
 from bridge.model import Case, Entity, Plan, Result
 from bridge.sync.markers import marker_for
 from bridge.sync.match import match_records
-from bridge.sync.merge import MergeOutcome, Policy, Side, hashes, merge_record
+from bridge.sync.merge import FieldConflict, MergeOutcome, Policy, Side, hashes, merge_record
 from bridge.sync.views import CaseFields, apply_plan, plan_for_create, plan_view
 from mappings.store import Store
 from mappings.tables import Conflict, Link, ResultCopy
@@ -404,8 +404,18 @@ class JobRunner:
         self._merge_pair(entity, link, left, right, lview, rview)
 
     def _merge_pair(
-        self, entity: str, link: Link, left: Any, right: Any, lview: dict[str, Any], rview: dict[str, Any]
+        self,
+        entity: str,
+        link: Link,
+        left: Any,
+        right: Any,
+        lview: dict[str, Any],
+        rview: dict[str, Any],
+        *,
+        first_sight: bool = False,
     ) -> None:
+        """Merge a linked pair and write the outcome; ``first_sight``: the pair was just matched (no base, so
+        differing fields are conflicts and never "newest wins")."""
         record = self._record_ref(link.left_id, link.right_id)
         forced: dict[str, Any] = {}
         applied: list[int] = []
@@ -413,68 +423,75 @@ class JobRunner:
             if c.field:
                 forced[c.field] = c.resolved_value
                 applied.append(c.id)  # type: ignore[arg-type]
+        trust_left = self.left.capabilities.trustworthy_timestamps
+        trust_right = self.right.capabilities.trustworthy_timestamps
         outcome = merge_record(
-            link.base or {},
+            None if first_sight else link.base or {},
             lview,
             rview,
             self.policy,
-            left_hashes=link.left_hashes,
-            right_hashes=link.right_hashes,
-            left_time=getattr(left, "updated_at", None) if self.left.capabilities.trustworthy_timestamps else None,
-            right_time=getattr(right, "updated_at", None) if self.right.capabilities.trustworthy_timestamps else None,
+            left_hashes=None if first_sight else link.left_hashes,
+            right_hashes=None if first_sight else link.right_hashes,
+            left_time=getattr(left, "updated_at", None) if trust_left else None,
+            right_time=getattr(right, "updated_at", None) if trust_right else None,
             forced=forced,
         )
-        title = getattr(left, "title", None) or getattr(left, "name", "")
+        title = str(getattr(left, "title", None) or getattr(left, "name", ""))
         for fc in outcome.conflicts:
-            conflict = Conflict(
-                job=self.job.name,
-                entity=entity,
-                kind="first-sight" if fc.first_sight else "edit",
-                record=record,
-                left_id=link.left_id,
-                right_id=link.right_id,
-                field=fc.field,
-                base_value=_jsonable(fc.base),
-                left_value=_jsonable(fc.left),
-                right_value=_jsonable(fc.right),
-                message=f"{title}: both sides changed {fc.field}"
-                + (f"; decided by {fc.resolution}, the other value is kept here" if fc.resolution else ""),
-            )
-            if fc.resolution:
-                conflict.resolved_at = conflict.detected_at
-                conflict.applied_at = conflict.detected_at
-                conflict.resolution = fc.resolution
-                conflict.resolved_value = _jsonable(fc.left if fc.winner == "left" else fc.right)
-                conflict.resolved_by = "policy"
-            self._log_conflict(conflict)
+            self._log_field_conflict(entity, link, record, title, fc)
         new_left, new_right = lview, rview
-        ok = True
+        failed: set[str] = set()
         if outcome.to_right:
             result = self._write(entity, "right", link.right_id, right, outcome.to_right, record)
-            ok = ok and result is not None
-            if result is not None:
+            if result is None:
+                failed |= set(outcome.to_right)
+            else:
                 new_right = result
         if outcome.to_left:
             result = self._write(entity, "left", link.left_id, left, outcome.to_left, record)
-            ok = ok and result is not None
-            if result is not None:
+            if result is None:
+                failed |= set(outcome.to_left)
+            else:
                 new_left = result
-        if not outcome.changed and not outcome.conflicts and not forced:
-            if _base_unchanged(link, outcome, lview, rview):
+        if not first_sight and not outcome.changed and not outcome.conflicts and not forced:
+            if _base_unchanged(link, lview, rview):
                 self.report.count(self.job.left, entity, "unchanged")
                 return
         if self.dry_run:
             return
-        failed_fields: set[str] = set()
-        if outcome.to_right and new_right is rview:
-            failed_fields |= set(outcome.to_right)
-        if outcome.to_left and new_left is lview:
-            failed_fields |= set(outcome.to_left)
-        self._save_base(link, outcome, new_left, new_right, failed_fields)
-        if applied and ok:
+        self._save_base(link, outcome, new_left, new_right, failed)
+        if applied and not failed:
             self.store.mark_applied(applied)
         if outcome.settled and self._open_conflicts.get(record):
             self.store.auto_resolve(self.job.name, entity, record, sorted(outcome.settled))
+
+    def _log_field_conflict(self, entity: str, link: Link, record: str, title: str, fc: FieldConflict) -> None:
+        what = (
+            f"matched records differ in {fc.field} at first sync"
+            if fc.first_sight
+            else f"both sides changed {fc.field}"
+        )
+        conflict = Conflict(
+            job=self.job.name,
+            entity=entity,
+            kind="first-sight" if fc.first_sight else "edit",
+            record=record,
+            left_id=link.left_id,
+            right_id=link.right_id,
+            field=fc.field,
+            base_value=_jsonable(fc.base),
+            left_value=_jsonable(fc.left),
+            right_value=_jsonable(fc.right),
+            message=f"{title}: {what}"
+            + (f"; decided by {fc.resolution}, the other value is kept here" if fc.resolution else ""),
+        )
+        if fc.resolution:
+            # decided by the job's policy: logged as resolved, with the losing value kept for restoring
+            conflict.resolved_at = conflict.applied_at = conflict.detected_at
+            conflict.resolution = fc.resolution
+            conflict.resolved_value = _jsonable(fc.left if fc.winner == "left" else fc.right)
+            conflict.resolved_by = "policy"
+        self._log_conflict(conflict)
 
     def _write(
         self, entity: str, target: Side, native_id: str, current: Any, values: dict[str, Any], record: str
@@ -627,90 +644,57 @@ class JobRunner:
     def _merge_first_sight(
         self, entity: str, link: Link, left: Any, right: Any, lview: dict[str, Any], rview: dict[str, Any]
     ) -> None:
-        # base None: differing fields are conflicts, never "newest wins"
         link.base = {}
         if not self.dry_run:
             link = self.store.save_link(link)
-        outcome = merge_record(None, lview, rview, self.policy)
-        record = self._record_ref(link.left_id, link.right_id)
-        title = getattr(left, "title", None) or getattr(left, "name", "")
-        for fc in outcome.conflicts:
-            conflict = Conflict(
-                job=self.job.name,
-                entity=entity,
-                kind="first-sight",
-                record=record,
-                left_id=link.left_id,
-                right_id=link.right_id,
-                field=fc.field,
-                left_value=_jsonable(fc.left),
-                right_value=_jsonable(fc.right),
-                message=f"{title}: matched records differ in {fc.field} at first sync"
-                + (f"; decided by {fc.resolution}" if fc.resolution else ""),
-            )
-            if fc.resolution:
-                conflict.resolved_at = conflict.applied_at = conflict.detected_at
-                conflict.resolution = fc.resolution
-                conflict.resolved_value = _jsonable(fc.left if fc.winner == "left" else fc.right)
-                conflict.resolved_by = "policy"
-            self._log_conflict(conflict)
-        new_left, new_right = lview, rview
-        failed: set[str] = set()
-        if outcome.to_right:
-            result = self._write(entity, "right", link.right_id, right, outcome.to_right, record)
-            if result is None:
-                failed |= set(outcome.to_right)
-            else:
-                new_right = result
-        if outcome.to_left:
-            result = self._write(entity, "left", link.left_id, left, outcome.to_left, record)
-            if result is None:
-                failed |= set(outcome.to_left)
-            else:
-                new_left = result
-        if not self.dry_run:
-            self._save_base(link, outcome, new_left, new_right, failed)
+        self._merge_pair(entity, link, left, right, lview, rview, first_sight=True)
 
     def _create_case(self, source: Side, case: Case, *, restored: bool = False) -> None:
+        new = self.case_fields.for_create(case, source)
+        self._create("case", source, case, new, label=case.title, restored=restored)
+
+    def _create(self, entity: str, source: Side, record: Any, new: Any, *, label: str, restored: bool = False) -> None:
+        """Create ``new`` (built from ``record``) on the other side: checked, intent first, then the link."""
         target: Side = _other(source)
         adapter = self.side(target)
-        new = self.case_fields.for_create(case, source)
-        ref = f"{self.name(source)}:{case.id} {case.title!r}"
-        problems = adapter.check_case(new)
+        ref = f"{self.name(source)}:{record.id} {label!r}"
+        problems = adapter.check_case(new) if entity == "case" else adapter.check_plan(new)
         if problems:
-            ids = {"left_id": case.id} if source == "left" else {"right_id": case.id}
-            self._cannot_represent("case", ref, problems, target, **ids)
+            ids = {"left_id": record.id} if source == "left" else {"right_id": record.id}
+            self._cannot_represent(entity, ref, problems, target, **ids)
             return
-        marker = marker_for(self.job.name, "case", source, str(case.id))
-        self.report.act(PlannedAction("case", "restore" if restored else "create", self.name(target), case.title, ref))
+        marker = marker_for(self.job.name, entity, source, str(record.id))
+        self.report.act(PlannedAction(entity, "restore" if restored else "create", self.name(target), label, ref))
         if self.dry_run:
-            self.report.count(self.name(target), "case", "created")
+            self.report.count(self.name(target), entity, "created")
             return
-        intent = self.store.record_intent(self.job.name, "case", target, str(case.id), marker)
+        intent = self.store.record_intent(self.job.name, entity, target, str(record.id), marker)
         try:
-            created = adapter.create_case(new, marker=marker)
+            created = (
+                adapter.create_case(new, marker=marker) if entity == "case" else adapter.create_plan(new, marker=marker)
+            )
         except TransportError as exc:
             # the create may have landed: the open intent makes the next run look for the marker first
-            self.report.error(f"creating case {ref} on {self.name(target)}: {exc}")
-            self.report.count(self.name(target), "case", "errors")
+            self.report.error(f"creating {entity} {ref} on {self.name(target)}: {exc}")
+            self.report.count(self.name(target), entity, "errors")
             if not exc.maybe_applied:
                 self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
             return
         except CannotRepresent as exc:
             self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
-            self._cannot_represent("case", ref, exc.problems, target)
+            self._cannot_represent(entity, ref, exc.problems, target)
             return
         except RemoteError as exc:
             self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
-            self.report.error(f"creating case {ref} on {self.name(target)}: {exc}")
-            self.report.count(self.name(target), "case", "errors")
+            self.report.error(f"creating {entity} {ref} on {self.name(target)}: {exc}")
+            self.report.count(self.name(target), entity, "errors")
             return
-        sview = self.case_fields.view(case, source)
-        tview = self.case_fields.view(created, target)
-        left_id, right_id = (str(case.id), str(created.id)) if source == "left" else (str(created.id), str(case.id))
+        sview = self._view_one(entity, record, source)
+        tview = self._view_one(entity, created, target)
+        left_id, right_id = (str(record.id), str(created.id)) if source == "left" else (str(created.id), str(record.id))
         link = Link(
             job=self.job.name,
-            entity="case",
+            entity=entity,
             left_id=left_id,
             right_id=right_id,
             marker=marker,
@@ -719,8 +703,11 @@ class JobRunner:
             right_hashes=hashes(tview if source == "left" else sview),
         )
         self.store.save_link(link, resolve_intent=intent.id, outcome=f"created:{created.id}")
-        self.report.count(self.name(target), "case", "created")
-        self._note_lossy("case", ref, sview, tview, target)
+        self.report.count(self.name(target), entity, "created")
+        self._note_lossy(entity, ref, sview, tview, target)
+
+    def _view_one(self, entity: str, record: Any, side: Side) -> dict[str, Any]:
+        return self.case_fields.view(record, side) if entity == "case" else self._plan_views_one(record, side)
 
     def _note_lossy(self, entity: str, ref: str, sent: dict[str, Any], stored: dict[str, Any], target: Side) -> None:
         """A value the target stored differently from what was sent (fewer levels, re-formatted text)."""
@@ -838,48 +825,13 @@ class JobRunner:
                     self.report.error(str(exc))
 
     def _create_plan(self, source: Side, plan: Plan) -> None:
-        target: Side = _other(source)
-        adapter = self.side(target)
         mapping = self._case_map("left_to_right" if source == "left" else "right_to_left")
         keep_runs = self.left.capabilities.plan_runs and self.right.capabilities.plan_runs
         new, missing = plan_for_create(plan, from_source_ids=mapping, keep_runs=keep_runs, fields=self.plan_fields)
-        ref = f"{self.name(source)}:{plan.id} {plan.name!r}"
         if missing:
+            ref = f"{self.name(source)}:{plan.id} {plan.name!r}"
             self.report.notes.append(f"plan {ref}: {len(missing)} member case(s) are not linked and were not copied")
-        problems = adapter.check_plan(new)
-        if problems:
-            self._cannot_represent("plan", ref, problems, target)
-            return
-        marker = marker_for(self.job.name, "plan", source, str(plan.id))
-        self.report.act(PlannedAction("plan", "create", self.name(target), plan.name, ref))
-        if self.dry_run:
-            self.report.count(self.name(target), "plan", "created")
-            return
-        intent = self.store.record_intent(self.job.name, "plan", target, str(plan.id), marker)
-        try:
-            created = adapter.create_plan(new, marker=marker)
-        except TransportError as exc:
-            if not exc.maybe_applied:
-                self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
-            raise
-        except RemoteError:
-            self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
-            raise
-        sview = self._plan_views_one(plan, source)
-        tview = self._plan_views_one(created, target)
-        left_id, right_id = (str(plan.id), str(created.id)) if source == "left" else (str(created.id), str(plan.id))
-        link = Link(
-            job=self.job.name,
-            entity="plan",
-            left_id=left_id,
-            right_id=right_id,
-            marker=marker,
-            base=_jsonable(sview),
-            left_hashes=hashes(sview if source == "left" else tview),
-            right_hashes=hashes(tview if source == "left" else sview),
-        )
-        self.store.save_link(link, resolve_intent=intent.id, outcome=f"created:{created.id}")
-        self.report.count(self.name(target), "plan", "created")
+        self._create("plan", source, plan, new, label=plan.name)
 
     # ------------------------------------------------------------------------------------ perftest tasks
     def sync_perftest_tasks(self) -> None:
@@ -1068,7 +1020,7 @@ def _jsonable(value: Any) -> Any:
     return json.loads(stable_json(value))
 
 
-def _base_unchanged(link: Link, outcome: MergeOutcome, lview: dict[str, Any], rview: dict[str, Any]) -> bool:
+def _base_unchanged(link: Link, lview: dict[str, Any], rview: dict[str, Any]) -> bool:
     lh, rh = hashes(lview), hashes(rview)
     return all(link.left_hashes.get(k) == v for k, v in lh.items()) and all(
         link.right_hashes.get(k) == v for k, v in rh.items()
