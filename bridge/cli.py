@@ -10,15 +10,17 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters.base import SystemSettings
 from bridge import __version__
 from bridge.errors import BridgeError, ConfigError
+
+if TYPE_CHECKING:
+    from adapters.base import SystemSettings
 
 app = typer.Typer(
     name="testplan-bridge",

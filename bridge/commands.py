@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,8 +14,10 @@ from rich.table import Table
 from bridge.config import Config, Job, load_config
 from bridge.errors import ConfigError, RemoteError
 from bridge.logs import configure_logging
-from bridge.sync.engine import JobRunner, SyncReport, open_adapters
-from mappings.store import Store
+
+if TYPE_CHECKING:
+    from bridge.sync.engine import SyncReport
+    from mappings.store import Store
 
 console = Console()
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
@@ -23,6 +25,9 @@ COLUMNS = ("created", "updated", "unchanged", "linked", "adopted", "deleted", "u
 
 
 def load(config_path: Path) -> tuple[Config, Store]:
+    # the engine and SQLAlchemy load only for commands that use them (a CI push starts faster)
+    from mappings.store import Store
+
     cfg = load_config(config_path)
     fmt = cfg.logging.format
     configure_logging(cfg.logging.level, json_lines=None if fmt == "auto" else fmt == "json")
@@ -31,6 +36,7 @@ def load(config_path: Path) -> tuple[Config, Store]:
 
 def run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "sync", workers: int = 4) -> SyncReport:
     from bridge.progress import progress_hook
+    from bridge.sync.engine import JobRunner, SyncReport, open_adapters
 
     try:
         adapters = open_adapters(cfg, [job.left, job.right], job)

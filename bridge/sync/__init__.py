@@ -19,14 +19,15 @@ def propagate_results(config: Config, system_name: str, report: Any) -> dict[str
     Jobs keep their direction and scope; a store that does not exist yet means nothing is linked (and it is
     not created by a CI push).
     """
-    from bridge.commands import run_job
     from bridge.model import Entity
-    from mappings.store import Store
 
     jobs = [j for j in config.jobs if system_name in (j.left, j.right) and Entity.RESULT in j.entities]
     url = config.store.url
     if not jobs or (url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists()):
         return {}
+    # imported only now: a CI push with no linking job should not pay for loading the engine and SQLAlchemy
+    from bridge.commands import run_job
+    from mappings.store import Store
     copied: dict[str, int] = {}
     store = Store(url)
     try:
