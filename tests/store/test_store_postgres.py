@@ -1,0 +1,45 @@
+"""The same store on a real PostgreSQL server (started by the test, on loopback)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from mappings.migrations import LATEST  # noqa: E402
+from mappings.store import Store  # noqa: E402
+from mappings.tables import Conflict, Link  # noqa: E402
+from tests.pgserver import require_pg  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    pg = require_pg()  # started already
+    try:
+        yield pg.create_db("store_test")
+    finally:
+        pg.cleanup()
+
+
+def test_store_round_trips_and_migrations_on_postgresql(pg_url: str) -> None:
+    store = Store(pg_url)
+    again = Store(pg_url)  # a second instance starting on the same database does not migrate twice
+    with store.engine.connect() as conn:
+        versions = [v for (v,) in conn.exec_driver_sql("select version from tpb_schema_version order by version")]
+    assert versions == list(range(1, LATEST + 1))
+    link = store.save_link(Link(job="j", entity="case", left_id="1", right_id="A", base={"steps": [{"a": "ü"}]}))
+    assert again.find_link("j", "case", right_id="A").base == {"steps": [{"a": "ü"}]}  # type: ignore[union-attr]
+    intent = store.record_intent("j", "case", "right", "2", "tpb-m")
+    store.save_link(Link(job="j", entity="case", left_id="2", right_id="B"), resolve_intent=intent.id, outcome="x")
+    assert again.open_intents("j") == [] and again.link_count("j") == 2
+    store.log_conflict(Conflict(job="j", entity="case", kind="edit", record="r", field="title", left_value="L"))
+    store.log_conflict(Conflict(job="j", entity="case", kind="edit", record="r", field="title", left_value="L2"))
+    assert [c.left_value for c in again.conflicts(job="j")] == ["L2"]
+    run = store.start_run("j")
+    assert store.claim_firing("j", run.started_at, "one") and not again.claim_firing("j", run.started_at, "two")
+    assert link.id is not None
+    store.close()
+    again.close()
