@@ -29,7 +29,7 @@ from bridge.config import Config, Job
 from bridge.errors import BridgeError, CannotRepresent, RemoteError, TransportError, Unrepresentable
 from bridge.model import Case, Entity, Plan, Result
 from bridge.sync.markers import marker_for
-from bridge.sync.match import match_records
+from bridge.sync.match import MatchResult, match_records
 from bridge.sync.merge import FieldConflict, MergeOutcome, Policy, Side, hashes, merge_record
 from bridge.sync.views import CaseFields, apply_plan, plan_for_create, plan_view
 from mappings.store import Store
@@ -297,11 +297,24 @@ class JobRunner:
             pairs.append((link, listed["left"].get(link.left_id), listed["right"].get(link.right_id)))
         self._parallel(f"{self.job.name}: linked cases", pairs, lambda p: self._sync_linked_case(*p))
 
+        matched = self._match_unlinked(entity, listed, links)
+        self._parallel(f"{self.job.name}: matched cases", matched.pairs, lambda p: self._first_sight_case(p[0], p[1]))
+        creates: list[tuple[Side, Case]] = [("left", c) for c in matched.left_only] + [
+            ("right", c) for c in matched.right_only
+        ]
+        creates = [(s, c) for s, c in creates if self.policy.may_write(_other(s))]
+        self._parallel(f"{self.job.name}: new cases", creates, lambda sc: self._create_case(sc[0], sc[1]))
+
+    def _match_unlinked(self, entity: str, listed: dict[Side, dict[str, Any]], links: list[Link]) -> MatchResult[Any]:
+        """Match the records no link (active or tombstone) covers; log the ambiguous ones."""
         linked_left = {link.left_id for link in links}
         linked_right = {link.right_id for link in links}
-        unlinked_left = [c for cid, c in listed["left"].items() if cid not in linked_left]
-        unlinked_right = [c for cid, c in listed["right"].items() if cid not in linked_right]
-        matched = match_records(self.job.name, entity, unlinked_left, unlinked_right)
+        matched = match_records(
+            self.job.name,
+            entity,
+            [r for rid, r in listed["left"].items() if rid not in linked_left],
+            [r for rid, r in listed["right"].items() if rid not in linked_right],
+        )
         for amb in matched.ambiguous:
             self._log_conflict(
                 Conflict(
@@ -311,15 +324,10 @@ class JobRunner:
                     record=amb.key,
                     left_value=amb.left_ids,
                     right_value=amb.right_ids,
-                    message=f"several records share {amb.key}; link them by hand or make the key unique",
+                    message=f"several {entity}s share {amb.key}; link them by hand or make the key unique",
                 )
             )
-        self._parallel(f"{self.job.name}: matched cases", matched.pairs, lambda p: self._first_sight_case(p[0], p[1]))
-        creates: list[tuple[Side, Case]] = [("left", c) for c in matched.left_only] + [
-            ("right", c) for c in matched.right_only
-        ]
-        creates = [(s, c) for s, c in creates if self.policy.may_write(_other(s))]
-        self._parallel(f"{self.job.name}: new cases", creates, lambda sc: self._create_case(sc[0], sc[1]))
+        return matched
 
     def _record_ref(self, left_id: str | None, right_id: str | None) -> str:
         return f"{self.job.left}:{left_id or '-'} <-> {self.job.right}:{right_id or '-'}"
@@ -790,26 +798,7 @@ class JobRunner:
                 self._merge_pair(entity, link, left, right, lview, rview)
             except RemoteError as exc:
                 self.report.error(str(exc))
-        linked_left = {link.left_id for link in links}
-        linked_right = {link.right_id for link in links}
-        matched = match_records(
-            self.job.name,
-            entity,
-            [p for pid, p in listed["left"].items() if pid not in linked_left],
-            [p for pid, p in listed["right"].items() if pid not in linked_right],
-        )
-        for amb in matched.ambiguous:
-            self._log_conflict(
-                Conflict(
-                    job=self.job.name,
-                    entity=entity,
-                    kind="ambiguous-match",
-                    record=amb.key,
-                    left_value=amb.left_ids,
-                    right_value=amb.right_ids,
-                    message=f"several plans share {amb.key}; rename one or link them by hand",
-                )
-            )
+        matched = self._match_unlinked(entity, listed, links)  # type: ignore[arg-type]
         for lp, rp, _how in matched.pairs:
             link = Link(job=self.job.name, entity=entity, left_id=str(lp.id), right_id=str(rp.id))
             self.report.count(self.job.left, entity, "linked")
