@@ -28,6 +28,7 @@ def propagate_results(config: Config, system_name: str, report: Any) -> dict[str
     # imported only now: a CI push with no linking job should not pay for loading the engine and SQLAlchemy
     from bridge.commands import run_job
     from mappings.store import Store
+
     copied: dict[str, int] = {}
     store = Store(url)
     try:
