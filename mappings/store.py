@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func
+from sqlalchemy import Engine, create_engine, event, func, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -117,16 +117,17 @@ class Store:
         """Insert or update a link; optionally close a write intent in the same transaction."""
         link.updated_at = utcnow()
         with self.session() as s:
-            merged = s.merge(link)
+            # a new link is inserted as it is (merge would SELECT it first: a migration saves thousands)
+            saved = s.merge(link) if link.id is not None else link
+            s.add(saved)
             if resolve_intent is not None:
-                intent = s.get(Intent, resolve_intent)
-                if intent is not None:
-                    intent.resolved_at = utcnow()
-                    intent.outcome = outcome
-                    s.add(intent)
+                s.execute(
+                    update(Intent)
+                    .where(col(Intent.id) == resolve_intent, col(Intent.resolved_at).is_(None))
+                    .values(resolved_at=utcnow(), outcome=outcome)
+                )
             s.commit()
-            s.refresh(merged)
-            return merged
+            return saved
 
     def delete_link(self, link: Link) -> None:
         with self.session() as s:
@@ -140,8 +141,7 @@ class Store:
         with self.session() as s:
             intent = Intent(job=job, entity=entity, target_side=target_side, source_id=source_id, marker=marker)
             s.add(intent)
-            s.commit()
-            s.refresh(intent)
+            s.commit()  # the id is filled by the flush; no need to read the row back
             return intent
 
     def open_intents(self, job: str, entity: str | None = None) -> list[Intent]:
