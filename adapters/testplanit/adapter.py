@@ -47,6 +47,10 @@ class TestPlanItAdapter(Adapter):
         self._lock = threading.RLock()
         self._folders: dict[int, dict[str, Any]] | None = None
         self._milestones: dict[int, str] | None = None
+        # issue (requirement) name -> id, filled as names are resolved: a migration links the same few
+        # requirements to thousands of cases, and one lookup per case was a fifth of all its requests.
+        # Lives as long as the adapter (one run); an issue renamed meanwhile is found again next run.
+        self._issues: dict[str, int] = {}
         self.user_id = ""
         self.project_id = 0
         self.repository_id = 0
@@ -352,16 +356,21 @@ class TestPlanItAdapter(Adapter):
     def _issue_ids(self, names: Sequence[str]) -> dict[str, int]:
         """Issue (requirement) ids by name in the project, creating the missing ones."""
         with self._lock:
-            rows = self.client.read(
-                "issue",
-                "findMany",
-                {
-                    "where": {"projectId": self.project_id, "name": {"in": list(names)}, "isDeleted": False},
-                    "select": {"id": True, "name": True},
-                    "orderBy": {"id": "asc"},
-                },
+            found = self._issues
+            unknown = [n for n in dict.fromkeys(names) if n not in found]
+            rows = (
+                self.client.read(
+                    "issue",
+                    "findMany",
+                    {
+                        "where": {"projectId": self.project_id, "name": {"in": unknown}, "isDeleted": False},
+                        "select": {"id": True, "name": True},
+                        "orderBy": {"id": "asc"},
+                    },
+                )
+                if unknown
+                else []
             )
-            found: dict[str, int] = {}
             for r in rows or []:
                 found.setdefault(r["name"], r["id"])
             for name in names:
