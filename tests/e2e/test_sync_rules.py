@@ -1,7 +1,8 @@
 """End-to-end: every sync rule through the real adapters and simulators (HTTP on loopback, SQLite store).
 
-Each rule runs for each pair of the three systems: TestRail/CodeArts, CodeArts/TestPlanIt, TestPlanIt/TestRail,
-so every system is once on the left and once on the right.
+Each rule runs for each pair of the three systems in both directions (six ordered pairs): the rules that act on
+one side (a deletion, a one-way job, a crash before the link was recorded) thus run from each system towards
+each other one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from e2e_harness import World, world
 
 from bridge.model import Case, Status, Step
 
-PAIRS = [("tr", "ca"), ("ca", "tp"), ("tp", "tr")]
+PAIRS = [("tr", "ca"), ("ca", "tr"), ("ca", "tp"), ("tp", "ca"), ("tp", "tr"), ("tr", "tp")]
 _ids = itertools.count(1)
 
 
