@@ -17,19 +17,17 @@ from __future__ import annotations
 import json
 import random
 import re
-import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from adapters.codearts import signer
+from adapters.codearts.cloud_sim import Answer, HuaweiCloudAccount
 from adapters.simulation import ASGIApp, CannedResponse, Faults, Receive, Scope, Send, Simulator
 
-Answer = tuple[int, Any, dict[str, str]]
 PID = "[0-9a-zA-Z]+"
 ID32 = re.compile(r"^[0-9a-zA-Z]{32}$")
 ID_11_34 = re.compile(r"^[0-9a-zA-Z]{11,34}$")
@@ -60,8 +58,9 @@ def _hex() -> str:
     return uuid.uuid4().hex
 
 
-class CodeArtsSimulator(Simulator):
+class CodeArtsSimulator(HuaweiCloudAccount, Simulator):
     system = "codearts"
+    token_expired = ("CLOUDTEST.00050001", "Token expired.")
 
     def __init__(
         self,
@@ -75,19 +74,9 @@ class CodeArtsSimulator(Simulator):
     ) -> None:
         super().__init__(seed=seed, faults=faults)
         rng = random.Random(seed if seed is not None else 0)
-        self.project_id = f"{rng.getrandbits(128):032x}"
-        self.ak = "SIMAK" + f"{rng.getrandbits(60):015X}"
-        self.sk = f"{rng.getrandbits(160):040x}"
-        self.iam_user, self.iam_password, self.iam_domain = (
-            "bridge-user",
-            "sim-" + f"{rng.getrandbits(64):016x}",
-            "sim-domain",
-        )
+        self.init_account(rng, iam_user="bridge-user", token_lifetime=token_lifetime)
         self.user_id = f"{rng.getrandbits(128):032x}"
-        self.token_lifetime = token_lifetime
         self.fail_case_ids: set[str] = set()
-        self.tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
-        self.token_requests = 0
         self.services: dict[int, dict[str, Any]] = {}
         self.cases: dict[str, dict[str, Any]] = {}
         self.plans: dict[str, dict[str, Any]] = {}
@@ -107,23 +96,6 @@ class CodeArtsSimulator(Simulator):
             self._seed(rng, cases if cases is not None else 30, plans if plans is not None else 1)
 
     # ---- contract ------------------------------------------------------------------------------------
-    def credentials(self) -> dict[str, Any]:
-        return {
-            "ak": self.ak,
-            "sk": self.sk,
-            "project_id": self.project_id,
-            "iam_user": self.iam_user,
-            "iam_password": self.iam_password,
-            "iam_domain": self.iam_domain,
-        }
-
-    def throttled(self, faults: Faults) -> CannedResponse:
-        headers = {"Content-Type": "application/json"}
-        if faults.retry_after is not None:
-            headers["Retry-After"] = str(faults.retry_after)
-        body = {"error_code": "APIG.0308", "error_msg": "The request is throttled."}
-        return 429, headers, json.dumps(body).encode()
-
     def server_error(self) -> CannedResponse:
         body = {"error_code": "CLOUDTEST.00050000", "error_msg": "System busy due to an internal exception."}
         return 500, {"Content-Type": "application/json"}, json.dumps(body).encode()
@@ -242,7 +214,7 @@ class CodeArtsSimulator(Simulator):
         path = unquote(raw_path)
         try:
             if method == "POST" and path.rstrip("/") == "/v3/auth/tokens":
-                return self._issue_token(body)
+                return self.issue_token(body)
             self._authenticate(method, raw_path, raw_query, headers, body)
             query = dict(parse_qsl(raw_query, keep_blank_values=True))
             for route_method, pattern, handler in routes:
@@ -269,46 +241,10 @@ class CodeArtsSimulator(Simulator):
             return exc.status, exc.body(), {}
 
     # ---- auth ----------------------------------------------------------------------------------------
-    def _issue_token(self, body: bytes) -> Answer:
-        try:
-            user = json.loads(body)["auth"]["identity"]["password"]["user"]
-            ok = (user["name"], user["password"], user["domain"]["name"]) == (
-                self.iam_user,
-                self.iam_password,
-                self.iam_domain,
-            )
-        except (ValueError, KeyError, TypeError):
-            return 400, {"error": {"code": "1100", "message": "Bad request body."}}, {}
-        if not ok:
-            return 401, {"error": {"code": "1101", "message": "The username or password is wrong."}}, {}
-        with self._lock:
-            token = "MII" + secrets.token_urlsafe(48)
-            self.tokens[token] = time.time() + self.token_lifetime
-            self.token_requests += 1
-        expires = datetime.now(UTC) + timedelta(seconds=self.token_lifetime)
-        payload = {
-            "token": {
-                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                "methods": ["password"],
-                "project": {"id": self.project_id},
-            }
-        }
-        return 201, payload, {"X-Subject-Token": token}
-
     def _authenticate(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes) -> None:
-        token = headers.get("x-auth-token")
-        if token:
-            with self._lock:
-                expiry = self.tokens.get(token)
-            if expiry is None or expiry <= time.time():
-                raise ApiError(401, "CLOUDTEST.00050001", "Token expired.")
-            return
-        if "authorization" not in headers:
-            raise ApiError(401, "APIG.1002", "Incorrect authentication information: no token or signature.")
-        try:
-            signer.verify(lambda ak: self.sk if ak == self.ak else None, method, raw_path, raw_query, headers, body)
-        except signer.SignatureError as exc:
-            raise ApiError(401, "APIG.0301", f"Incorrect IAM authentication information: {exc}") from None
+        refused = self.refusal(method, raw_path, raw_query, headers, body)
+        if refused:
+            raise ApiError(*refused)
 
     # ---- services ------------------------------------------------------------------------------------
     def _register(self, name: str, host: str) -> int:

@@ -14,17 +14,13 @@ from __future__ import annotations
 import json
 import random
 import re
-import secrets
 import threading
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote
 
-from adapters.codearts import signer
+from adapters.codearts.cloud_sim import Answer, HuaweiCloudAccount
 from adapters.simulation import ASGIApp, CannedResponse, Faults, Receive, Scope, Send, Simulator
-
-Answer = tuple[int, Any, dict[str, str]]
 
 
 class _Err(Exception):
@@ -33,7 +29,7 @@ class _Err(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class PerfTestSimulator(Simulator):
+class PerfTestSimulator(HuaweiCloudAccount, Simulator):
     system: ClassVar[str] = "perftest"
 
     def __init__(
@@ -48,41 +44,17 @@ class PerfTestSimulator(Simulator):
     ) -> None:
         super().__init__(seed=seed, faults=faults)
         rng = random.Random(seed if seed is not None else 0)
-        self.project_id = f"{rng.getrandbits(128):032x}"
-        self.ak = "SIMAK" + f"{rng.getrandbits(60):015X}"
-        self.sk = f"{rng.getrandbits(160):040x}"
-        self.iam_user, self.iam_password, self.iam_domain = (
-            "perf-user",
-            "sim-" + f"{rng.getrandbits(64):016x}",
-            "sim-domain",
-        )
+        self.init_account(rng, iam_user="perf-user")
         self.perftest_project_id = 393862
         self.polls_to_finish = polls_to_finish
         self.never_finish = never_finish
         self.lock = threading.RLock()
-        self.tokens: dict[str, float] = {}
         self.case_ids: set[int] = set()
         self.tasks: dict[int, dict[str, Any]] = {}
         self._next_task = 700001
         self._next_run = 900001
         if seed is not None:
             self.case_ids = {449269 + i for i in range(cases)}
-
-    def credentials(self) -> dict[str, Any]:
-        return {
-            "ak": self.ak,
-            "sk": self.sk,
-            "project_id": self.project_id,
-            "iam_user": self.iam_user,
-            "iam_password": self.iam_password,
-            "iam_domain": self.iam_domain,
-        }
-
-    def throttled(self, faults: Faults) -> CannedResponse:
-        headers = {"Content-Type": "application/json"}
-        if faults.retry_after is not None:
-            headers["Retry-After"] = str(faults.retry_after)
-        return 429, headers, json.dumps({"error_code": "APIG.0308", "error_msg": "The request is throttled."}).encode()
 
     def server_error(self) -> CannedResponse:
         body = {"error_code": "SVCSTG.CPTS.5000001", "error_msg": "Internal server error."}
@@ -117,7 +89,7 @@ class PerfTestSimulator(Simulator):
     def _dispatch(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes) -> Answer:
         path = unquote(raw_path).rstrip("/")
         if method == "POST" and path == "/v3/auth/tokens":
-            return self._issue_token(body)
+            return self.issue_token(body)
         self._authenticate(method, raw_path, raw_query, headers, body)
         query = dict(parse_qsl(raw_query, keep_blank_values=True))
         try:
@@ -144,38 +116,10 @@ class PerfTestSimulator(Simulator):
                     return handler(payload, query, **params)  # type: ignore[no-any-return]
         raise _Err(404, "APIG.0101", "The API does not exist or has not been published.")
 
-    def _issue_token(self, body: bytes) -> Answer:
-        try:
-            user = json.loads(body)["auth"]["identity"]["password"]["user"]
-            ok = (user["name"], user["password"], user["domain"]["name"]) == (
-                self.iam_user,
-                self.iam_password,
-                self.iam_domain,
-            )
-        except (ValueError, KeyError, TypeError):
-            return 400, {"error": {"code": "1100", "message": "Bad request body."}}, {}
-        if not ok:
-            return 401, {"error": {"code": "1101", "message": "The username or password is wrong."}}, {}
-        token = "MII" + secrets.token_urlsafe(48)
-        with self.lock:
-            self.tokens[token] = time.time() + 24 * 3600
-        expires = (datetime.now(UTC) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        return 201, {"token": {"expires_at": expires, "methods": ["password"]}}, {"X-Subject-Token": token}
-
     def _authenticate(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes) -> None:
-        token = headers.get("x-auth-token")
-        if token:
-            with self.lock:
-                expiry = self.tokens.get(token)
-            if expiry is None or expiry <= time.time():
-                raise _Err(401, "APIG.0307", "The token has expired.")
-            return
-        if "authorization" not in headers:
-            raise _Err(401, "APIG.1002", "Incorrect authentication information: no token or signature.")
-        try:
-            signer.verify(lambda ak: self.sk if ak == self.ak else None, method, raw_path, raw_query, headers, body)
-        except signer.SignatureError as exc:
-            raise _Err(401, "APIG.0301", f"Incorrect IAM authentication information: {exc}") from None
+        refused = self.refusal(method, raw_path, raw_query, headers, body)
+        if refused:
+            raise _Err(*refused)
 
     # ------------------------------------------------------------------------------------------ handlers
     def _task_fields(self, payload: dict[str, Any]) -> dict[str, Any]:
