@@ -18,9 +18,13 @@ import hashlib
 import html as html_lib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
+
+# bs4 is imported where HTML is first parsed, not here: every command imports this module and bs4 with
+# soupsieve costs a tenth of a second at start-up, which a CI step that never reads HTML should not pay.
 
 _WS = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANKS = re.compile(r"\n{3,}")
@@ -65,6 +69,8 @@ def html_to_canonical(markup: str | None) -> str:
         return ""
     if not looks_like_html(markup):
         return normalize_whitespace(html_lib.unescape(markup) if "&" in markup else markup)
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(markup, "html.parser")
     blocks = _blocks(soup)
     return normalize_whitespace("\n\n".join(b for b in blocks if b.strip()))
@@ -72,6 +78,8 @@ def html_to_canonical(markup: str | None) -> str:
 
 def _blocks(node: Tag | BeautifulSoup) -> list[str]:
     """Split a node into block-level paragraphs of canonical text."""
+    from bs4 import NavigableString, Tag
+
     blocks: list[str] = []
     inline: list[str] = []
 
@@ -123,6 +131,8 @@ def _collapse(text: str) -> str:
 
 
 def _inline(node: Tag) -> str:
+    from bs4 import NavigableString, Tag
+
     return "".join(
         _collapse(str(c)) if isinstance(c, NavigableString) else _inline_tag(c)
         for c in node.children
