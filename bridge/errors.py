@@ -96,6 +96,19 @@ class ServerError(RemoteError):
     """5xx after the retries ran out."""
 
 
+def error_class_for_status(status: int) -> type[RemoteError]:
+    """The error class an HTTP status means when the body names nothing more specific."""
+    if status == 401:
+        return AuthError
+    if status == 403:
+        return PermissionDenied
+    if status == 404:
+        return NotFound
+    if status >= 500:
+        return ServerError
+    return ValidationFailed
+
+
 class TransportError(RemoteError):
     """No answer (connection refused, dropped, timed out).
 

@@ -37,14 +37,11 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from bridge import __version__
 from bridge.errors import (
-    AuthError,
-    NotFound,
-    PermissionDenied,
     RateLimited,
     RemoteError,
     ServerError,
     TransportError,
-    ValidationFailed,
+    error_class_for_status,
 )
 from bridge.redact import SECRET_HEADERS, redact
 
@@ -372,15 +369,11 @@ class HttpClient:
             return specific
         kwargs: dict[str, Any] = {"system": self.system, "method": request.method, "route": route, "status": status}
         message = _short_body(response)
-        if status == 401:
-            return AuthError(message, hint="Check the credentials configured for this system.", **kwargs)
-        if status == 403:
-            return PermissionDenied(message, hint="The account lacks permission for this operation.", **kwargs)
-        if status == 404:
-            return NotFound(message, **kwargs)
-        if status >= 500:
-            return ServerError(message, **kwargs)
-        return ValidationFailed(message, **kwargs)
+        hint = {
+            401: "Check the credentials configured for this system.",
+            403: "The account lacks permission for this operation.",
+        }.get(status)
+        return error_class_for_status(status)(message, hint=hint, **kwargs)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -23,6 +23,7 @@ from bridge.errors import (
     ServerError,
     UniqueViolation,
     ValidationFailed,
+    error_class_for_status,
 )
 
 SYSTEM = "codearts"
@@ -157,18 +158,5 @@ def error_for(response: httpx.Response, route: str) -> RemoteError | None:
     failures = item_failures(body)
     if failures or kind == PARTIAL:
         return PartialBatchFailure(message, failures=failures, **common)
-    cls = _KIND_CLASS.get(kind)
-    if cls is None:
-        status = response.status_code
-        cls = (
-            AuthError
-            if status == 401
-            else PermissionDenied
-            if status == 403
-            else NotFound
-            if status == 404
-            else ServerError
-            if status >= 500
-            else ValidationFailed
-        )
+    cls = _KIND_CLASS.get(kind) or error_class_for_status(response.status_code)
     return cls(message, **common)

@@ -20,7 +20,6 @@ Same auth as CodeArts TestPlan (the AK/SK signer and IAM token auth of :mod:`ada
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,18 +27,14 @@ from typing import Any
 
 import httpx
 
-from adapters.codearts.errors import is_throttled
-from adapters.codearts.iam import IamTokenAuth
-from adapters.codearts.signer import AkSkAuth
+from adapters.codearts.client import auth_for  # same account and gateway as TestPlan
+from adapters.codearts.errors import error_body, is_throttled
 from adapters.perftest.settings import PerfTestSettings
 from bridge.errors import (
-    AuthError,
     ConfigError,
-    NotFound,
-    PermissionDenied,
     RemoteError,
     ServerError,
-    ValidationFailed,
+    error_class_for_status,
 )
 from bridge.http import HttpClient
 
@@ -50,53 +45,19 @@ FINISHED = frozenset({2, 3, 4, 5})
 START = 9
 
 
-def auth_for(settings: PerfTestSettings) -> httpx.Auth:
-    """AK/SK signing when configured (no token round trip), else an IAM password token."""
-    if settings.ak is not None and settings.sk is not None:
-        return AkSkAuth(settings.ak.get_secret_value(), settings.sk.get_secret_value(), project_id=settings.project_id)
-    assert settings.iam_url and settings.iam_user and settings.iam_password and settings.iam_domain
-    return IamTokenAuth(
-        settings.iam_url,
-        settings.iam_user,
-        settings.iam_password.get_secret_value(),
-        settings.iam_domain,
-        project_id=settings.project_id,
-        project_name=settings.iam_project_name,
-        timeout=settings.timeout,
-        verify_tls=settings.verify_tls,
-    )
-
-
 def _error_for(response: httpx.Response, route: str) -> RemoteError | None:
     """``{error_code, error_msg}`` (gateway and most services) or ``{code, message}`` (cpts v1/v3 bodies)."""
-    try:
-        body = json.loads(response.content or b"{}")
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
-        return None
+    body = error_body(response)
     code = body.get("error_code") or body.get("code")
     message = body.get("error_msg") or body.get("message")
     if not code and not message:
         return None
-    status = response.status_code
-    cls: type[RemoteError] = (
-        AuthError
-        if status == 401
-        else PermissionDenied
-        if status == 403
-        else NotFound
-        if status == 404
-        else ServerError
-        if status >= 500
-        else ValidationFailed
-    )
-    return cls(
+    return error_class_for_status(response.status_code)(
         str(message or code),
         system=SYSTEM,
         method=response.request.method,
         route=route,
-        status=status,
+        status=response.status_code,
         code=str(code) if code else None,
     )
 
