@@ -23,6 +23,7 @@ import httpx
 from adapters.apptest.settings import AppTestSettings
 from bridge.errors import AuthError, NotFound, RemoteError, ServerError, TransportError, ValidationFailed
 from bridge.http import HttpClient
+from bridge.polling import MAX_PAUSE, poll_until
 
 log = logging.getLogger("adapters.apptest")
 
@@ -32,7 +33,7 @@ MAINTENANCE = 8000
 RUNNING_YET = 6002
 #: how long maintenance (8000) is waited out before giving up, and the longest pause between polls
 MAINTENANCE_RETRIES = 5
-MAX_POLL_INTERVAL = 60.0
+MAX_POLL_INTERVAL = MAX_PAUSE
 
 #: result_code -> what it means for the user (the vendor's table, in plain words)
 RESULT_CODES: dict[int, str] = {
@@ -294,21 +295,19 @@ class AppTestClient:
     # ---- waiting ----------------------------------------------------------------------------------
     def wait(self, testset_id: int, *, timeout: float) -> TestsetStatus:
         """Poll until the test set completes; the pause grows (x1.5, at most a minute); give up at ``timeout``."""
-        deadline = self._clock() + timeout
-        pause = self.settings.poll_interval
-        while True:
-            current = self.status(testset_id)
-            if current.complete:
-                return current
-            left = deadline - self._clock()
-            if left <= 0:
-                raise DeadlineExceeded(
-                    f"test set {testset_id} did not complete within {timeout:.0f} s ({current.summary()})",
-                    system=SYSTEM,
-                    hint="Nothing was posted. Raise --deadline, or push it later with --testset-id.",
-                )
-            self._sleep(min(pause, left))
-            pause = min(pause * 1.5, MAX_POLL_INTERVAL)
+        return poll_until(
+            lambda: self.status(testset_id),
+            lambda current: current.complete,
+            timeout=timeout,
+            pause=self.settings.poll_interval,
+            on_timeout=lambda current: DeadlineExceeded(
+                f"test set {testset_id} did not complete within {timeout:.0f} s ({current.summary()})",
+                system=SYSTEM,
+                hint="Nothing was posted. Raise --deadline, or push it later with --testset-id.",
+            ),
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
 
 def check(name: str, settings: AppTestSettings) -> str:

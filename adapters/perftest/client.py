@@ -37,6 +37,7 @@ from bridge.errors import (
     error_class_for_status,
 )
 from bridge.http import HttpClient
+from bridge.polling import poll_until
 
 SYSTEM = "perftest"
 PAGE = 100
@@ -168,20 +169,19 @@ class PerfTestClient:
 
     def wait_task(self, task_id: int, *, timeout: float, interval: float = 5.0) -> TaskStatus:
         """Poll until the task's run is over (ended, aborted or stopped), backing off to a minute at most."""
-        deadline = self._clock() + timeout
-        while True:
-            status = self.task(task_id)
-            if status.finished:
-                return status
-            left = deadline - self._clock()
-            if left <= 0:
-                raise ServerError(
-                    f"task {task_id} is still {status.label} after {timeout:.0f} s",
-                    system=SYSTEM,
-                    hint="The task keeps running in PerfTest; raise --timeout to wait longer.",
-                )
-            self._sleep(min(interval, left))
-            interval = min(interval * 1.5, 60.0)
+        return poll_until(
+            lambda: self.task(task_id),
+            lambda status: status.finished,
+            timeout=timeout,
+            pause=interval,
+            on_timeout=lambda status: ServerError(
+                f"task {task_id} is still {status.label} after {timeout:.0f} s",
+                system=SYSTEM,
+                hint="The task keeps running in PerfTest; raise --timeout to wait longer.",
+            ),
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
 
 def ensure_plan_task(client: PerfTestClient, plan_name: str, case_ids: Sequence[int]) -> int:
