@@ -49,6 +49,24 @@ def _counts(adapter: Adapter) -> str:
     return f"{len(cases)} cases, {len(plans)} plans"
 
 
+def _other_entries(store: Store) -> str:
+    """The log's other entries, grouped: what a side could not hold, and writes a side stored differently."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for c in store.conflicts(open_only=False):
+        if c.kind != "edit":
+            groups.setdefault((c.kind, c.entity, c.field or ""), []).append(c.message or "")
+    if not groups:
+        return ""
+    lines = [
+        f"  {len(messages)} {entity}(s), {field}: {kind.replace('-', ' ')}: {messages[0]}"
+        for (kind, entity, field), messages in sorted(groups.items())
+    ]
+    return (
+        "\n\nAlso in the log (testplan-bridge conflicts list): records a side cannot hold are not copied"
+        "\nrather than cut, and values a side stored differently are noted:\n" + "\n".join(lines)
+    )
+
+
 def run_demo(workdir: Path | None = None) -> int:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="testplan-bridge-demo-"))
     store_url = f"sqlite:///{workdir}/demo-store.db"
@@ -136,7 +154,8 @@ def run_demo(workdir: Path | None = None) -> int:
             ("\n".join(lines) if lines else "  (no conflict)")
             + "\n\nThe step Carol added travelled to CodeArts and TestPlanIt; the two renames did not overwrite each"
             "\nother: neither side was written for that field, and the conflict waits for a person:"
-            "\n  testplan-bridge conflicts resolve ID --take left|right|value=... --config FILE",
+            "\n  testplan-bridge conflicts resolve ID --take left|right|value=... --config FILE"
+            + _other_entries(store),
         )
         if edits:
             store.resolve_conflict(edits[0].id, resolution="right", value=edits[0].right_value, by="demo")  # type: ignore[arg-type]
