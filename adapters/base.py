@@ -179,6 +179,11 @@ class Adapter(abc.ABC):
     def iter_plans(self) -> Iterator[Plan]:
         raise NotImplementedError(f"{self.kind} has no plans")
 
+    def iter_plan_refs(self) -> Iterator[Plan]:
+        """Every plan with at least ``id``, ``name``, ``state`` and ``marker`` filled, for finding one by name
+        (the CI step); runs may be left empty where reading them costs requests. Default: :meth:`iter_plans`."""
+        return self.iter_plans()
+
     def get_plan(self, plan_id: str) -> Plan | None:
         raise NotImplementedError(f"{self.kind} has no plans")
 

@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -42,6 +43,8 @@ log = logging.getLogger("adapters.testrail")
 #: results per add_results_for_cases request. TestRail documents no maximum; 250 matches its page size and
 #: keeps a request well under the server's body limits even with long comments (trcli sends 50).
 RESULT_BATCH = 250
+#: result batches posted at once (trcli posts up to 10 at once; 4 keeps well inside TestRail Cloud's limits)
+RESULT_POSTERS = 4
 LIMITS = FieldLimits(title=250)
 REFS_LIMIT = 2000  # TestRail 7.3+ (older servers: 250)
 STRING_LIMIT = 250  # custom String fields
@@ -328,18 +331,24 @@ class TestRailAdapter(Adapter):
     def _run_cases(self, run_ids: list[int]) -> dict[int, list[int]]:
         return {rid: sorted(int(t["case_id"]) for t in self.client.all("get_tests", "tests", rid)) for rid in run_ids}
 
-    def _plan(self, raw: dict[str, Any]) -> Plan:
-        run_ids = [int(r["id"]) for e in raw.get("entries") or [] for r in e.get("runs") or []]
+    def _plan(self, raw: dict[str, Any], run_cases: dict[int, list[int]] | None = None) -> Plan:
+        if run_cases is None:
+            run_cases = self._run_cases([int(r["id"]) for e in raw.get("entries") or [] for r in e.get("runs") or []])
         names = {v: k for k, v in self.config_ids().items()}
-        return convert.plan_from_native(
-            raw, run_cases=self._run_cases(run_ids), config_names=names, milestones=self.milestones()
-        )
+        return convert.plan_from_native(raw, run_cases=run_cases, config_names=names, milestones=self.milestones())
 
     def iter_plans(self) -> Iterator[Plan]:
         for page in self.client.pages("get_plans", "plans", self.project_id):
             for summary in page:
                 raw = self.client.get("get_plan", int(summary["id"]))
                 yield self._plan(raw)
+
+    def iter_plan_refs(self) -> Iterator[Plan]:
+        # get_plans summaries carry name, state and description (with the marker) but no entries: one
+        # request per 250 plans instead of a get_plan plus get_tests per run for every plan
+        for page in self.client.pages("get_plans", "plans", self.project_id):
+            for summary in page:
+                yield convert.plan_from_native(summary, run_cases={}, config_names={}, milestones={})
 
     def get_plan(self, plan_id: str) -> Plan | None:
         try:
@@ -361,16 +370,17 @@ class TestRailAdapter(Adapter):
         problems = self.check_plan(plan)
         if problems:
             raise CannotRepresent(problems)
+        entries = convert.entries_for(plan.runs, suite_id=self.suite_id, config_ids=self.config_ids())
         body = {
             "name": plan.name,
             "description": convert.plan_description(plan.description, marker),
             "milestone_id": self._milestone_id(plan),
-            "entries": convert.entries_for(plan.runs, suite_id=self.suite_id, config_ids=self.config_ids()),
+            "entries": entries,
         }
         raw = self.client.post("add_plan", self.project_id, body=body)
         if plan.state is PlanState.COMPLETED:
             raw = self.client.post("close_plan", int(raw["id"]))
-        return self._plan(raw)
+        return self._plan(raw, _sent_run_cases(entries, raw))
 
     def update_plan(self, plan_id: str, plan: Plan) -> Plan:
         raw = self.client.get("get_plan", int(plan_id))
@@ -510,23 +520,37 @@ class TestRailAdapter(Adapter):
             by_run.setdefault(self._run_for(result, plan_runs), []).append(index)
         users = self.users()
         stored: list[Result | None] = [None] * len(results)
-        for run_id, indexes in by_run.items():
-            for batch in _chunks(indexes, RESULT_BATCH):
-                answer = self.client.post("add_results_for_cases", run_id, body={"results": [bodies[i] for i in batch]})
-                # the answer lists the created results in request order
-                for i, raw in zip(batch, answer, strict=True):
-                    item = convert.result_from_native(
-                        raw,
-                        case_id=int(results[i].case_id),
-                        run_id=run_id,
-                        plan_id=_int_or_none(results[i].plan_id),
-                        maps=self.value_maps,
-                        users=users,
-                    )
-                    if isinstance(item, Unrepresentable):
-                        raise CannotRepresent([item])
-                    item.marker = results[i].marker
-                    stored[i] = item
+
+        def post(run_id: int, batch: list[int]) -> None:
+            answer = self.client.post("add_results_for_cases", run_id, body={"results": [bodies[i] for i in batch]})
+            # the answer lists the created results in request order
+            for i, raw in zip(batch, answer, strict=True):
+                item = convert.result_from_native(
+                    raw,
+                    case_id=int(results[i].case_id),
+                    run_id=run_id,
+                    plan_id=_int_or_none(results[i].plan_id),
+                    maps=self.value_maps,
+                    users=users,
+                )
+                if isinstance(item, Unrepresentable):
+                    raise CannotRepresent([item])
+                item.marker = results[i].marker
+                stored[i] = item
+
+        batches = [(run_id, batch) for run_id, indexes in by_run.items() for batch in _chunks(indexes, RESULT_BATCH)]
+        # Batches go out side by side (as trcli does) when no case has results in two of them: then the
+        # order in which TestRail stores them cannot change which result is a case's latest. Several results
+        # for one case in a run (a sync copying events) keep their order, one batch after the other.
+        one_per_case = all(len({results[i].case_id for i in indexes}) == len(indexes) for indexes in by_run.values())
+        if one_per_case and len(batches) > 1:
+            with ThreadPoolExecutor(max_workers=RESULT_POSTERS, thread_name_prefix="testrail-results") as pool:
+                futures = [pool.submit(post, run_id, batch) for run_id, batch in batches]
+            for future in futures:
+                future.result()  # the first failure is raised, after every batch has had its answer
+        else:
+            for run_id, batch in batches:
+                post(run_id, batch)
         return [r for r in stored if r is not None]
 
 
@@ -537,3 +561,33 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
 
 def _int_or_none(value: str | None) -> int | None:
     return int(value) if value else None
+
+
+def _sent_run_cases(sent: list[dict[str, Any]], raw: dict[str, Any]) -> dict[int, list[int]] | None:
+    """Case ids of the runs ``add_plan`` just created, from what was sent; None when they do not line up.
+
+    TestRail creates exactly the runs and cases sent (``include_all`` false; an unknown case id fails the
+    whole request with 400), so reading them back with ``get_tests`` (a request per 250 cases per run) would
+    add nothing: for a CI push of 2,000 results that was ten requests. Entries come back in the order sent;
+    the runs of an entry are told apart by their configuration ids.
+    """
+    created = raw.get("entries") or []
+    if len(created) != len(sent):
+        return None
+    out: dict[int, list[int]] = {}
+    for wanted, got in zip(sent, created, strict=True):
+        runs = got.get("runs") or []
+        if "runs" in wanted:
+            by_config = {tuple(sorted(r["config_ids"])): r["case_ids"] for r in wanted["runs"]}
+            if len(runs) != len(by_config):
+                return None
+            for run in runs:
+                ids = by_config.get(tuple(sorted(int(c) for c in run.get("config_ids") or [])))
+                if ids is None:
+                    return None
+                out[int(run["id"])] = sorted(set(ids))
+        else:
+            if len(runs) != 1:
+                return None
+            out[int(runs[0]["id"])] = sorted(set(wanted["case_ids"]))
+    return out

@@ -224,7 +224,10 @@ def _config_names(adapter: Adapter, values: list[str]) -> list[str]:
 
 def _find_open_plan(adapter: Adapter, name: str) -> Plan | None:
     wanted = name.casefold()
-    return next((p for p in adapter.iter_plans() if p.name.casefold() == wanted and p.state is PlanState.ACTIVE), None)
+    ref = next(
+        (p for p in adapter.iter_plan_refs() if p.name.casefold() == wanted and p.state is PlanState.ACTIVE), None
+    )
+    return adapter.get_plan(ref.id) if ref is not None and ref.id is not None else None
 
 
 def _pick_run(adapter: Adapter, plan: Plan, run_name: str, config: list[str]) -> PlanRun | None:

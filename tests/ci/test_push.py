@@ -44,9 +44,13 @@ def test_unmatched_policy_and_second_push_reuses_the_plan(
     sim, config = testrail
     junit = str(FIXTURES / "pytest.xml")
     assert run_cli(_args(config, "--junit", junit, "--plan", "Nightly", "--fail-on", "unmatched")) == 3
+    assert run_cli(_args(config, "--junit", junit, "--plan", "Other", "--fail-on", "never")) == 0  # listed first
     plans_before = len(sim.plans)
+    sim.log.clear()
     assert run_cli(_args(config, "--junit", junit, "--plan", "Nightly", "--fail-on", "never")) == 0
     assert len(sim.plans) == plans_before  # found by name, not created again
+    # found in the plan listing; only Nightly itself is read in full (a project has hundreds of plans)
+    assert sim.log.count("GET", "get_plan/") == 1
 
 
 def test_create_missing_cases_then_close(testrail: tuple[TestRailSimulator, Path], tmp_path: Path) -> None:

@@ -217,8 +217,11 @@ def test_plan_create_update_close_delete(adapter: TestRailAdapter, sim: TestRail
             PlanRun(name="Browsers", configuration=["Firefox", "Ubuntu 24"], case_ids=["4"]),
         ],
     )
+    logged = len(sim.log.entries)
     stored = adapter.create_plan(plan, marker="plan-m1")
     assert shape(stored) == shape(plan)
+    # the membership came from what was sent, not read back test by test; a fresh read agrees (below)
+    assert not [e for e in sim.log.entries[logged:] if "get_tests" in e.query]
     assert stored.marker == "plan-m1" and "[tpb:plan-m1]" in sim.plans[int(stored.id or 0)]["description"]
     assert adapter.find_plan_by_marker("plan-m1") == stored
     entries = [e for e in sim.entries.values() if e["plan_id"] == int(stored.id or 0)]
@@ -275,6 +278,35 @@ def test_results_add_in_batches_and_read_back(adapter: TestRailAdapter, sim: Tes
     read = list(adapter.iter_results(plan_id=plan.id))
     assert {r.id for r in read} == {r.id for r in stored}
     assert {r.executed_by for r in read} == {"bridge@example.com"}
+
+
+def test_result_batches_go_out_side_by_side_only_when_order_cannot_matter() -> None:
+    sim = TestRailSimulator(seed=7, cases=600, sections=5)
+    with sim.serve() as server, make_adapter(sim, server) as adapter:
+        assert isinstance(adapter, TestRailAdapter)
+        case_ids = sorted(str(c) for c in sim.cases)[:600]
+        plan = adapter.create_plan(Plan(name="Many", runs=[PlanRun(name="All", case_ids=case_ids)]), marker="many")
+        run_id = plan.runs[0].id
+        statuses = [Status.PASSED, Status.FAILED, Status.BLOCKED]
+
+        # one result per case, three batches posted at once: every stored result is the one sent at its place
+        sent = [Result(case_id=c, run_id=run_id, status=statuses[i % 3]) for i, c in enumerate(case_ids)]
+        sim.log.clear()
+        stored = adapter.add_results(sent)
+        assert sim.log.count("POST", contains="add_results_for_cases") == 3
+        assert [(r.case_id, r.status) for r in stored] == [(r.case_id, r.status) for r in sent]
+        test_case = {t["id"]: t["case_id"] for t in sim.tests.values()}
+        assert all(str(test_case[sim.results[int(r.id or 0)]["test_id"]]) == r.case_id for r in stored)
+
+        # a case with two results in different batches: the batches go one after the other, in order
+        events = [Result(case_id=case_ids[0], run_id=run_id, status=Status.FAILED)]
+        events += [Result(case_id=c, run_id=run_id, status=Status.PASSED) for c in case_ids[1:299]]
+        events += [Result(case_id=case_ids[0], run_id=run_id, status=Status.PASSED)]
+        stored = adapter.add_results(events)
+        ids = [int(r.id or 0) for r in stored]
+        assert ids == sorted(ids) and len(set(ids)) == 300
+        first = [r for r in adapter.iter_results(plan_id=plan.id) if r.case_id == case_ids[0]]
+        assert max(first, key=lambda r: int(r.id or 0)).status is Status.PASSED
 
 
 def test_custom_status_is_not_guessed(adapter: TestRailAdapter, sim: TestRailSimulator) -> None:
