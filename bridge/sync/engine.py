@@ -27,13 +27,13 @@ from typing import Any
 from adapters.base import Adapter
 from bridge.config import Config, Job
 from bridge.errors import BridgeError, CannotRepresent, RemoteError, TransportError, Unrepresentable
-from bridge.model import Case, Entity, Plan, Result
+from bridge.model import Case, Entity, Plan, Result, Status
 from bridge.sync.markers import marker_for
 from bridge.sync.match import MatchResult, match_records
 from bridge.sync.merge import FieldConflict, MergeOutcome, Policy, Side, hashes, merge_record
 from bridge.sync.views import CaseFields, apply_plan, plan_for_create, plan_view
 from mappings.store import Store
-from mappings.tables import Conflict, Link, ResultCopy
+from mappings.tables import Conflict, Intent, Link, ResultCopy
 
 log = logging.getLogger("bridge.sync")
 
@@ -876,11 +876,17 @@ class JobRunner:
         if not plan_links:
             return
         copied_sources, bridge_made, bridge_markers = self.store.copied_results(self.job.name)
+        landed = self.store.open_intents(self.job.name, "result")
         for link in plan_links:
             results: dict[Side, list[Result]] = {
                 "left": list(self.left.iter_results(plan_id=link.left_id)),
                 "right": list(self.right.iter_results(plan_id=link.right_id)),
             }
+            # before anything is copied either way: results an interrupted run posted but did not record
+            for intent in landed:
+                target_plan_id = link.right_id if intent.target_side == "right" else link.left_id
+                if intent.source_id == f"plan:{target_plan_id}":
+                    self._adopt_posted_results(intent, results, link, copied_sources, bridge_made)
             plans: dict[Side, Plan | None] = {"left": None, "right": None}
             for source in ("left", "right"):
                 target: Side = _other(source)  # type: ignore[arg-type]
@@ -943,12 +949,20 @@ class JobRunner:
         if self.dry_run:
             self.report.count(self.name(target), "result", "created", len(outgoing))
             return
+        # Results carry no marker on every system (TestRail has nowhere to keep one), so the intent names the
+        # target plan: a run that dies between posting and recording leaves it open, and the next run adopts
+        # what landed (see _adopt_posted_results) instead of posting it a second time.
+        intent = self.store.record_intent(
+            self.job.name, "result", target, f"plan:{target_plan_id}", f"results:{len(outgoing)}"
+        )
         try:
             stored = self.side(target).add_results([c for _, c in outgoing])
-        except CannotRepresent as exc:
+        except CannotRepresent as exc:  # refused before anything was sent
+            self.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
             self._cannot_represent("result", f"plan {target_plan_id}", exc.problems, target)
             return
         except RemoteError as exc:
+            # some batches may have landed: the intent stays open for the next run to settle
             self.report.error(f"posting results to {self.name(target)}: {exc}")
             self.report.count(self.name(target), "result", "errors")
             return
@@ -964,7 +978,60 @@ class JobRunner:
             for (src, copy), st in zip(outgoing, stored, strict=False)
         ]
         self.store.record_result_copies(rows)
+        self.store.resolve_intent(intent.id, f"created:{len(rows)}")  # type: ignore[arg-type]
         self.report.count(self.name(target), "result", "created", len(rows))
+
+    def _adopt_posted_results(
+        self,
+        intent: Intent,
+        results: dict[Side, list[Result]],
+        link: Link,
+        copied_sources: set[tuple[str, str]],
+        bridge_made: set[str],
+    ) -> None:
+        """Record as copies the results an interrupted run posted to ``intent``'s target plan.
+
+        A result on the target that is no known copy and no copied source is taken for the copy of a not yet
+        copied source result with the same case and status (one for one, oldest first). A person who posted
+        exactly that result meanwhile has it counted as the copy: both sides then hold the same status, and
+        nothing is posted twice.
+        """
+        target: Side = intent.target_side  # type: ignore[assignment]
+        source: Side = _other(target)
+        mapping = self._case_map("left_to_right" if source == "left" else "right_to_left")
+        unknown: dict[tuple[str, Status], list[Result]] = {}
+        for r in sorted(results[target], key=lambda r: (len(str(r.id)), str(r.id))):  # numeric ids in order
+            if r.id is not None and f"{target}:{r.id}" not in bridge_made and (target, r.id) not in copied_sources:
+                unknown.setdefault((r.case_id, r.status), []).append(r)
+        rows: list[ResultCopy] = []
+        for src in results[source]:
+            if src.id is None or (source, src.id) in copied_sources or f"{source}:{src.id}" in bridge_made:
+                continue
+            pool = unknown.get((mapping.get(src.case_id, ""), src.status))
+            if not pool:
+                continue
+            found = pool.pop(0)
+            marker = marker_for(self.job.name, "result", source, str(src.id))
+            rows.append(
+                ResultCopy(
+                    job=self.job.name,
+                    source_side=source,
+                    source_id=str(src.id),
+                    target_id=str(found.id),
+                    marker=marker,
+                    fingerprint=result_fingerprint(found),
+                )
+            )
+        self.report.act(PlannedAction("result", "adopt", self.name(target), f"{len(rows)} results", intent.marker))
+        if self.dry_run:
+            return
+        self.store.record_result_copies(rows)
+        for row in rows:
+            copied_sources.add((source, row.source_id))
+            bridge_made.add(f"{target}:{row.target_id}")
+        self.store.resolve_intent(intent.id, f"adopted:{len(rows)}")  # type: ignore[arg-type]
+        if rows:
+            self.report.count(self.name(target), "result", "adopted", len(rows))
 
 
 # ------------------------------------------------------------------------------------------------ helpers

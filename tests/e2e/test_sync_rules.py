@@ -269,3 +269,50 @@ def test_results_are_copied_once_and_follow_plans(tmp_path):
             assert len(list(b.iter_results(plan_id=tp_plan.id))) == 3
         with w.adapter("tr") as a:
             assert len(list(a.iter_results(plan_id=plan.id))) == 3  # nothing came back as an echo
+
+
+@pytest.mark.parametrize("names", [("tr", "tp"), ("tp", "tr"), ("ca", "tr"), ("tp", "ca")], ids="-".join)
+def test_results_posted_by_a_run_that_died_before_recording_them_are_adopted(tmp_path, names):
+    """A run posts the results of a plan, then dies before it records them as copies: the next run neither
+    posts them again nor copies them back as new results of the target."""
+    from bridge.model import Plan, PlanRun, Result
+
+    left, right = names
+    with world(tmp_path, names=names, jobs=[{"name": "job", "left": left, "right": right}]) as w:
+        ids = [put(w, left, new_case(f"Result case {i}")) for i in range(3)]
+        with w.adapter(left) as a:
+            plan = a.create_plan(Plan(name="Sprint 9", runs=[PlanRun(name="Sprint 9", case_ids=ids)]), marker="p9")
+        w.sync()  # cases and plan linked, no results yet
+        with w.adapter(left) as a:
+            run_id = plan.runs[0].id if a.capabilities.plan_runs else None
+            a.add_results(
+                [Result(case_id=i, plan_id=plan.id, run_id=run_id, status=Status.FAILED, comment="x") for i in ids[:2]]
+                + [Result(case_id=ids[2], plan_id=plan.id, run_id=run_id, status=Status.PASSED, comment="y")]
+            )
+        right_plan_id = w.store.find_link("job", "plan", left_id=plan.id).right_id
+        # the dead run: intent recorded, the first two results landed on the right, nothing recorded
+        w.store.record_intent("job", "result", "right", f"plan:{right_plan_id}", "results:3")
+        case_map = {lk.left_id: lk.right_id for lk in w.store.links("job", "case")}
+        with w.adapter(right) as b:
+            target_plan = b.get_plan(right_plan_id)
+            run_of = {c: r.id for r in target_plan.runs for c in r.case_ids}
+            landed = [case_map[i] for i in ids[:2]]
+            b.add_results(
+                [
+                    Result(case_id=c, plan_id=right_plan_id, run_id=run_of.get(c), status=Status.FAILED, comment="x")
+                    for c in landed
+                ]
+            )
+        report = w.sync()
+        assert report.status == "ok", report.errors
+        assert report.total("adopted") == 2 and w.store.open_intents("job") == []
+        with w.adapter(right) as b:
+            on_right = sorted((r.case_id, r.status) for r in b.iter_results(plan_id=right_plan_id))
+        assert on_right == sorted(
+            [(case_map[ids[0]], Status.FAILED), (case_map[ids[1]], Status.FAILED), (case_map[ids[2]], Status.PASSED)]
+        )
+        with w.adapter(left) as a:
+            assert len(list(a.iter_results(plan_id=plan.id))) == 3  # the adopted ones did not come back
+        w.sync()
+        with w.adapter(right) as b:
+            assert len(list(b.iter_results(plan_id=right_plan_id))) == 3
