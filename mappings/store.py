@@ -344,6 +344,18 @@ class Store:
                 s.rollback()
                 return False
 
+    def record_firing_run(self, job: str, scheduled_for: datetime, run_id: int | None) -> None:
+        """Tie a claimed firing to the run it produced (ops can then go from a firing to its outcome)."""
+        if run_id is None:
+            return
+        with self.session() as s:
+            s.execute(
+                update(Firing)
+                .where(col(Firing.job) == job, col(Firing.scheduled_for) == scheduled_for)
+                .values(run_id=run_id)
+            )
+            s.commit()
+
     def firings(self, job: str | None = None) -> list[Firing]:
         with self.session() as s:
             q = select(Firing)

@@ -325,6 +325,7 @@ class Daemon:
                 # no run row would exist for a system that cannot be reached: record one, it feeds back-off
                 run = self.store.start_run(job.name)
                 self.store.finish_run(run, status="failed", counts={}, errors=[str(exc)])
+                self.store.record_firing_run(job.name, key, run.id)
                 status = "failed"
                 log.warning(
                     "run failed",
@@ -363,6 +364,8 @@ class Daemon:
             finally:
                 for adapter in adapters.values():
                     adapter.close()
+                if flight.runner is not None:  # also for a run stopped by shutdown: the firing names its run
+                    self.store.record_firing_run(job.name, key, flight.runner.report.run_id)
             status = report.status
             seconds = time.monotonic() - started
             self.metrics.record_run(job.name, status, seconds, report.counts)

@@ -102,6 +102,7 @@ def test_failing_job_backs_off_while_others_run_and_observability(tmp_path: Path
     # each firing of the good job ran once and was recorded
     good_firings = [f for f in store.firings("good")]
     assert len({f.scheduled_for for f in good_firings}) == len(good_firings) == len(good)
+    assert sorted(f.run_id or 0 for f in good_firings) == sorted(r.id or 0 for r in good)  # each names its run
     assert all(f.scheduled_for.microsecond == 0 for f in good_firings)
     assert store.link_count("good") > 0
 

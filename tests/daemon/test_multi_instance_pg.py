@@ -74,6 +74,9 @@ def test_three_instances_run_each_firing_once_and_survive_a_crash(tmp_path: Path
                     # each claimed firing ran exactly once, and every run was recorded (a run cut by the crash
                     # stays "running": its instance is the crashed one)
                     assert len(runs) == len(firings), (job, len(runs), len(firings))
+                    # every firing names its own run, but for at most one cut by the crash (SIGKILL came first)
+                    named = [f.run_id for f in firings if f.run_id is not None]
+                    assert len(set(named)) == len(named) >= len(firings) - 1 and set(named) <= {r.id for r in runs}
                     unfinished = [r for r in runs if r.finished_at is None]
                     assert all(r.instance == crashed for r in unfinished), unfinished
                     # "aborted": a run stopped at a record boundary by the final SIGTERM
