@@ -95,6 +95,9 @@ class RateLimited(RemoteError):
 class ServerError(RemoteError):
     """5xx after the retries ran out."""
 
+    #: seconds a 503 asked us to wait (``Retry-After``), honoured by the retries like a 429's
+    retry_after: float | None = None
+
 
 def error_class_for_status(status: int) -> type[RemoteError]:
     """The error class an HTTP status means when the body names nothing more specific."""

@@ -373,11 +373,14 @@ class HttpClient:
             401: "Check the credentials configured for this system.",
             403: "The account lacks permission for this operation.",
         }.get(status)
-        return error_class_for_status(status)(message, hint=hint, **kwargs)
+        error = error_class_for_status(status)(message, hint=hint, **kwargs)
+        if status == 503 and isinstance(error, ServerError):  # "unavailable, come back in N seconds"
+            error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return error
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        if isinstance(exc, (RateLimited, ServerError)) and exc.retry_after is not None:
             return min(exc.retry_after, self.settings.max_retry_after)
         # exponential backoff with full jitter, bounded
         cap = min(self.settings.backoff_max, self.settings.backoff_initial * (2 ** (state.attempt_number - 1)))

@@ -104,6 +104,15 @@ def test_429_with_retry_after_seconds_is_waited_out(script: Script, server_url: 
     assert 0.95 <= gap < 2.0
 
 
+def test_503_with_retry_after_is_waited_out(script: Script, server_url: str) -> None:
+    # a maintenance window or an overloaded gateway says when to come back; backoff alone would come sooner
+    script.queue("/busy", (503, {"Retry-After": "1"}))
+    with client(server_url) as http:
+        assert http.get("/busy").status_code == 200
+    (gap,) = script.gaps("/busy")
+    assert 0.95 <= gap < 2.0
+
+
 def test_429_with_retry_after_http_date_is_waited_out(script: Script, server_url: str) -> None:
     # an HTTP date has whole seconds: two seconds after the current second is 1-2 s away
     def two_seconds_later() -> str:
