@@ -43,6 +43,7 @@ class Faults:
     error_rate: float = 0.0  # share of requests answered with a 5xx
     drop_rate: float = 0.0  # share of requests whose connection is dropped mid-answer
     fail_next: int = 0  # the next N requests get a 5xx (a burst), then normal service
+    fail_next_writes: int = 0  # the next N POST/PUT/PATCH/DELETE requests get a 5xx (reads are served)
     throttle_next: int = 0  # the next N requests are throttled, then normal service
     seed: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -52,7 +53,7 @@ class Faults:
     def __post_init__(self) -> None:
         self._rng.seed(self.seed)
 
-    def decide(self) -> str | None:
+    def decide(self, method: str = "GET") -> str | None:
         """What happens to the next request: None (serve), 'throttle', 'error' or 'drop'."""
         with self._lock:
             if self.throttle_next > 0:
@@ -60,6 +61,9 @@ class Faults:
                 return "throttle"
             if self.fail_next > 0:
                 self.fail_next -= 1
+                return "error"
+            if self.fail_next_writes > 0 and method in ("POST", "PUT", "PATCH", "DELETE"):
+                self.fail_next_writes -= 1
                 return "error"
             if self.requests_per_minute:
                 now = time.monotonic()
@@ -153,7 +157,7 @@ def with_faults_and_log(
         try:
             if faults.latency:
                 await asyncio.sleep(faults.latency)
-            decision = faults.decide()
+            decision = faults.decide(scope["method"])
             if decision == "throttle":
                 await _send_canned(logging_send, throttled(faults))
             elif decision == "error":

@@ -103,11 +103,15 @@ class Job(_Strict):
         default_factory=dict, description="Custom field names: left name = right name"
     )
     perftest: str | None = Field(None, description="A perftest system that keeps one task per synced plan")
+    full_read_every: str | None = Field(
+        None, description="Read changed cases only (where the system can), and everything this often"
+    )
 
-    @field_validator("newest_wins_tolerance")
+    @field_validator("newest_wins_tolerance", "full_read_every")
     @classmethod
-    def _tolerance(cls, value: str) -> str:
-        parse_duration(value)
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
         return value
 
     @field_validator("schedule")

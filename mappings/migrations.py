@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, inspect, select, text
 
 from bridge.errors import StoreError
-from mappings.tables import Conflict, Intent, Link, ResultCopy, Run, SchemaVersion
+from mappings.tables import Conflict, Intent, Link, ReadMark, ResultCopy, Run, SchemaVersion
 
 _MIGRATION_LOCK_KEY = 0x7470627231  # "tpbr1": advisory lock id for schema upgrades
 
@@ -31,9 +31,14 @@ def _v2_firings(conn: Connection) -> None:
     Firing.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
 
 
+def _v3_read_marks(conn: Connection) -> None:
+    ReadMark.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "links, conflicts, runs, intents, result copies", _v1_initial),
     (2, "daemon firings (one run per scheduled firing across instances)", _v2_firings),
+    (3, "read marks (incremental reads)", _v3_read_marks),
 ]
 LATEST = MIGRATIONS[-1][0]
 

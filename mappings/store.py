@@ -11,7 +11,7 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bridge.errors import StoreError
 from mappings.migrations import upgrade
-from mappings.tables import Conflict, Intent, Link, ResultCopy, Run, utcnow
+from mappings.tables import Conflict, Intent, Link, ReadMark, ResultCopy, Run, utcnow
 from mappings.tables_daemon import Firing
 
 
@@ -332,6 +332,36 @@ class Store:
                     except IntegrityError:
                         s.rollback()
 
+    # ---------------------------------------------------------------------------------------- read marks
+    def read_mark(self, job: str, side: str, entity: str) -> ReadMark | None:
+        with self.session() as s:
+            q = select(ReadMark).where(ReadMark.job == job, ReadMark.side == side, ReadMark.entity == entity)
+            return s.exec(q).first()
+
+    def save_read_mark(
+        self, job: str, side: str, entity: str, *, watermark: datetime, full_read_at: datetime | None
+    ) -> None:
+        """Move the mark forward (never back); ``full_read_at`` None keeps the last full read's time."""
+        with self.session() as s:
+            q = select(ReadMark).where(ReadMark.job == job, ReadMark.side == side, ReadMark.entity == entity)
+            mark = s.exec(q).first()
+            if mark is None:
+                first = full_read_at or utcnow()
+                mark = ReadMark(job=job, side=side, entity=entity, watermark=watermark, full_read_at=first)
+            else:
+                mark.watermark = max(_aware(mark.watermark), _aware(watermark))
+                if full_read_at is not None:
+                    mark.full_read_at = full_read_at
+            s.add(mark)
+            s.commit()
+
+    def forget_read_marks(self, job: str) -> None:
+        """The next run reads every side in full (after links were reset or the scope changed)."""
+        with self.session() as s:
+            for mark in s.exec(select(ReadMark).where(ReadMark.job == job)):
+                s.delete(mark)
+            s.commit()
+
     # ------------------------------------------------------------------------------------------ firings
     def claim_firing(self, job: str, scheduled_for: datetime, instance: str) -> bool:
         """True for exactly one caller per (job, scheduled firing), across every instance on this store."""
@@ -372,3 +402,8 @@ def _safe_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return url
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; the store writes UTC only."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -138,3 +138,21 @@ class ResultCopy(SQLModel, table=True):
     #: of its own (CodeArts lists only "case:execution number", never the id it answered the post with)
     fingerprint: str | None = Field(default=None, max_length=300)
     copied_at: datetime = Field(default_factory=utcnow)
+
+
+class ReadMark(SQLModel, table=True):
+    """Where the last complete read of one side of a job ended, for incremental reads (schema version 3).
+
+    ``watermark`` is the newest change time the side reported (its own clock, so no skew with ours);
+    ``full_read_at`` is when the side was last read in full, which is when deletions on it were last seen.
+    """
+
+    __tablename__ = "tpb_read_mark"
+    __table_args__ = (UniqueConstraint("job", "side", "entity", name="uq_read_mark"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=200)
+    side: str = Field(max_length=5)
+    entity: str = Field(max_length=20)
+    watermark: datetime
+    full_read_at: datetime

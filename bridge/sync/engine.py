@@ -15,27 +15,30 @@ Safety rules this module implements (SYNC-NOTES):
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import logging
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.base import Adapter
-from bridge.config import Config, Job
+from bridge.config import Config, Job, parse_duration
 from bridge.errors import BridgeError, CannotRepresent, RemoteError, TransportError, Unrepresentable
 from bridge.model import Case, Entity, Plan, Result, Status
 from bridge.sync.markers import marker_for
 from bridge.sync.match import MatchResult, match_records
 from bridge.sync.merge import FieldConflict, MergeOutcome, Policy, Side, hashes, merge_record
 from bridge.sync.views import CaseFields, apply_plan, plan_for_create, plan_view
+from bridge.text import stable_json
 from mappings.store import Store
 from mappings.tables import Conflict, Intent, Link, ResultCopy
 
 log = logging.getLogger("bridge.sync")
+SIDES: tuple[Side, Side] = ("left", "right")
 
 #: below this many vanished records the mass-deletion guard does not trip (one deleted case of three is
 #: a person's decision, not a broken listing)
@@ -136,6 +139,8 @@ class JobRunner:
         self._resolutions: dict[str, list[Conflict]] = defaultdict(list)
         self._case_maps: dict[str, dict[str, str]] | None = None
         self._listed_cases: dict[Side, dict[str, Case]] = {}
+        #: (side, newest change seen, when read in full or None) per side, saved when the run ends cleanly
+        self._pending_marks: list[tuple[Side, datetime, datetime | None]] = []
 
     # ----------------------------------------------------------------------------------------- helpers
     def side(self, side: Side) -> Adapter:
@@ -162,6 +167,12 @@ class JobRunner:
                 self.sync_results()
             if self.report.errors:
                 status = "errors"
+            elif not self.dry_run:
+                # only now: a mark moved past changes a failed write left behind would lose them for good
+                for side, newest, full_read_at in self._pending_marks:
+                    self.store.save_read_mark(
+                        self.job.name, side, self._read_mark_key(), watermark=newest, full_read_at=full_read_at
+                    )
         except MassDeletionStop as exc:
             status = "aborted"
             self.report.error(str(exc))
@@ -276,25 +287,41 @@ class JobRunner:
     def sync_cases(self) -> None:
         entity = Entity.CASE.value
         self._load_conflict_state(entity)
-        listed: dict[Side, dict[str, Case]] = {}
-        for side in ("left", "right"):
-            tick = self.progress(f"reading {self.name(side)} cases", None)  # type: ignore[arg-type]
-            cases: dict[str, Case] = {}
-            for case in self.side(side).iter_cases():  # type: ignore[arg-type]
-                if case.id is not None and self._in_scope_path(case.folder):
-                    cases[case.id] = case
-                    tick(1)
-            listed[side] = cases  # type: ignore[index]
-        self._listed_cases = listed
         links = [link for link in self.store.links(self.job.name, entity)]
+        since: dict[Side, datetime | None] = {side: self._incremental_since(side) for side in SIDES}
+        listed: dict[Side, dict[str, Case]] = {side: self._read_cases(side, since[side]) for side in SIDES}
+        # A side read incrementally lacks its old unlinked records, and matching the other side's new records
+        # against them is what keeps a first sight from becoming a duplicate: read it in full then.
+        linked: dict[Side, set[str]] = {"left": {lk.left_id for lk in links}, "right": {lk.right_id for lk in links}}
+        for side in SIDES:
+            other = _other(side)
+            if since[side] is not None and any(cid not in linked[other] for cid in listed[other]):
+                log.info(
+                    "new records on %s: reading %s in full to match them",
+                    self.name(other),
+                    self.name(side),
+                    extra={"job": self.job.name},
+                )
+                since[side] = None
+                listed[side] = self._read_cases(side, None)
+        self._remember_read_marks(listed, since)
+        self._listed_cases = listed
         self._settle_intents(entity, listed, links)
         links = [link for link in self.store.links(self.job.name, entity)]
         active = [link for link in links if link.state == "active"]
-        self._guard_mass_deletion(entity, active, listed)
+        # nothing is inferred missing from a side that listed only its changes
+        present: dict[Side, Any] = {side: listed[side] if since[side] is None else _AllPresent() for side in SIDES}
+        self._guard_mass_deletion(entity, active, present)
 
         pairs: list[tuple[Link, Case | None, Case | None]] = []
         for link in active:
-            pairs.append((link, listed["left"].get(link.left_id), listed["right"].get(link.right_id)))
+            left, right = listed["left"].get(link.left_id), listed["right"].get(link.right_id)
+            if (left is None and since["left"] is not None) or (right is None and since["right"] is not None):
+                if not self._changed_since_base(link, left, right, since):
+                    self.report.count(self.job.left, entity, "unchanged")
+                    continue
+            # a side that is None here is looked up directly (unchanged since the mark, or gone)
+            pairs.append((link, left, right))
         self._parallel(f"{self.job.name}: linked cases", pairs, lambda p: self._sync_linked_case(*p))
 
         matched = self._match_unlinked(entity, listed, links)
@@ -304,6 +331,60 @@ class JobRunner:
         ]
         creates = [(s, c) for s, c in creates if self.policy.may_write(_other(s))]
         self._parallel(f"{self.job.name}: new cases", creates, lambda sc: self._create_case(sc[0], sc[1]))
+
+    def _read_cases(self, side: Side, since: datetime | None) -> dict[str, Case]:
+        what = "changed cases" if since is not None else "cases"
+        tick = self.progress(f"reading {self.name(side)} {what}", None)
+        cases: dict[str, Case] = {}
+        for case in self.side(side).iter_cases(since=since):
+            if case.id is not None and self._in_scope_path(case.folder):
+                cases[case.id] = case
+                tick(1)
+        return cases
+
+    def _read_mark_key(self) -> str:
+        """Read marks hold for one scope: widening it must bring in old records, so a new scope reads in full."""
+        scope = stable_json({"folders": sorted(self.job.scope.folders)})
+        return "case@" + hashlib.sha256(scope.encode()).hexdigest()[:8]
+
+    def _incremental_since(self, side: Side) -> datetime | None:
+        """Where to start an incremental read of ``side``'s cases, or None for a full read."""
+        every = self.job.full_read_every
+        if every is None or self.job.perftest or not self.side(side).capabilities.incremental_cases:
+            return None  # (the PerfTest option needs every case's tags, so it reads in full)
+        mark = self.store.read_mark(self.job.name, side, self._read_mark_key())
+        if mark is None or _utc(mark.full_read_at) + parse_duration(every) <= _utc(_now()):
+            return None
+        return _utc(mark.watermark)
+
+    def _remember_read_marks(self, listed: dict[Side, dict[str, Case]], since: dict[Side, datetime | None]) -> None:
+        """Keep where this read ended; saved only by a run that ends without errors (see ``run``)."""
+        self._pending_marks = []
+        if self.job.full_read_every is None:
+            return
+        for side in SIDES:
+            if not self.side(side).capabilities.incremental_cases:
+                continue
+            times = [_utc(c.updated_at) for c in listed[side].values() if c.updated_at is not None]
+            newest = max(times, default=since[side])
+            if newest is not None:
+                self._pending_marks.append((side, newest, _now() if since[side] is None else None))
+
+    def _changed_since_base(
+        self, link: Link, left: Case | None, right: Case | None, since: dict[Side, datetime | None]
+    ) -> bool:
+        """Whether a pair with a side unchanged since the read mark needs merging: the other side changed (or
+        is gone from a full listing), or a person's resolution waits to be applied."""
+        if self._resolutions.get(self._record_ref(link.left_id, link.right_id)):
+            return True
+        for side, case, stored in (("left", left, link.left_hashes), ("right", right, link.right_hashes)):
+            if case is None:
+                if since[side] is None:  # type: ignore[index]
+                    return True  # missing from a full listing: the deletion check decides
+                continue
+            if hashes(self.case_fields.view(case, side)) != stored:  # type: ignore[arg-type]
+                return True
+        return False
 
     def _match_unlinked(self, entity: str, listed: dict[Side, dict[str, Any]], links: list[Link]) -> MatchResult[Any]:
         """Match the records no link (active or tombstone) covers; log the ambiguous ones."""
@@ -1106,3 +1187,14 @@ def open_adapters(config: Config, names: Iterable[str], job: Job | None = None) 
             adapter.close()
         raise
     return adapters
+
+
+class _AllPresent:
+    """Stands for the listing of a side read incrementally: every linked record counts as present."""
+
+    def __contains__(self, _: object) -> bool:
+        return True
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
