@@ -141,6 +141,7 @@ class JobRunner:
         self._listed_cases: dict[Side, dict[str, Case]] = {}
         #: (side, newest change seen, when read in full or None) per side, saved when the run ends cleanly
         self._pending_marks: list[tuple[Side, datetime, datetime | None]] = []
+        self._mark_keys: dict[Side, str] = {}
 
     # ----------------------------------------------------------------------------------------- helpers
     def side(self, side: Side) -> Adapter:
@@ -171,7 +172,7 @@ class JobRunner:
                 # only now: a mark moved past changes a failed write left behind would lose them for good
                 for side, newest, full_read_at in self._pending_marks:
                     self.store.save_read_mark(
-                        self.job.name, side, self._read_mark_key(), watermark=newest, full_read_at=full_read_at
+                        self.job.name, side, self._read_mark_key(side), watermark=newest, full_read_at=full_read_at
                     )
         except MassDeletionStop as exc:
             status = "aborted"
@@ -342,17 +343,23 @@ class JobRunner:
                 tick(1)
         return cases
 
-    def _read_mark_key(self) -> str:
-        """Read marks hold for one scope: widening it must bring in old records, so a new scope reads in full."""
-        scope = stable_json({"folders": sorted(self.job.scope.folders)})
-        return "case@" + hashlib.sha256(scope.encode()).hexdigest()[:8]
+    def _read_mark_key(self, side: Side) -> str:
+        """Read marks hold for one scope and one folder tree: widening the scope must bring in old records, and
+        renaming or moving a folder changes the path of cases whose own change time stays put. Either one
+        makes a new key, hence a full read."""
+        key = self._mark_keys.get(side)
+        if key is None:
+            paths = sorted("/".join(f.path) for f in self.side(side).iter_folders())
+            scope = stable_json({"scope": sorted(self.job.scope.folders), "folders": paths})
+            key = self._mark_keys[side] = "case@" + hashlib.sha256(scope.encode()).hexdigest()[:12]
+        return key
 
     def _incremental_since(self, side: Side) -> datetime | None:
         """Where to start an incremental read of ``side``'s cases, or None for a full read."""
         every = self.job.full_read_every
         if every is None or self.job.perftest or not self.side(side).capabilities.incremental_cases:
             return None  # (the PerfTest option needs every case's tags, so it reads in full)
-        mark = self.store.read_mark(self.job.name, side, self._read_mark_key())
+        mark = self.store.read_mark(self.job.name, side, self._read_mark_key(side))
         if mark is None or _utc(mark.full_read_at) + parse_duration(every) <= _utc(_now()):
             return None
         return _utc(mark.watermark)

@@ -85,3 +85,23 @@ def test_a_run_with_errors_does_not_move_the_read_mark(tmp_path: Path) -> None:
         assert "Err 0 edited" not in cases(w, "tp") and "Err 1 edited" not in cases(w, "tp")
         assert w.sync().status == "ok"
         assert {"Err 0 edited", "Err 1 edited"} <= set(cases(w, "tp"))
+
+
+def test_a_renamed_folder_brings_a_full_read(tmp_path: Path) -> None:
+    """Renaming a TestRail section changes its cases' folder path but not their change time: the changed
+    folder tree makes the next read a full one, so the cases follow on the other side."""
+    from adapters.testrail.adapter import TestRailAdapter
+
+    with world(tmp_path, names=("tr", "tp"), jobs=[JOB]) as w:
+        ids = [put(w, "tr", new_case(f"Moved {i}", folder=("Auth",))) for i in range(2)]
+        w.sync()
+        w.sync()  # settled: the next read would be incremental
+        with w.adapter("tr") as a:
+            assert isinstance(a, TestRailAdapter)
+            section = next(f for f in a.iter_folders() if f.path == ("Auth",))
+            a.client.post("update_section", int(section.id or 0), body={"name": "Login"})
+        w.sims["tr"].log.clear()
+        assert w.sync().status == "ok"
+        assert not any("updated_after" in q for q in case_reads(w))
+        assert {c.folder for c in cases(w, "tp").values()} == {("Login",)}
+        assert all(w.store.find_link("job", "case", left_id=i).state == "active" for i in ids)
