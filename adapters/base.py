@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
 from bridge.errors import Unrepresentable
 from bridge.http import HttpSettings
@@ -41,6 +41,7 @@ class SystemSettings(BaseModel):
     """Options every system shares (``[systems.<name>]`` in the config). Kinds extend it with credentials."""
 
     model_config = ConfigDict(extra="forbid")
+    _name: str | None = PrivateAttr(default=None)
 
     kind: str
     url: str = Field(description="Base URL of the system's API")
@@ -53,8 +54,15 @@ class SystemSettings(BaseModel):
         default_factory=dict, description="Overrides of this system's default value maps"
     )
 
+    def named(self, name: str) -> SystemSettings:
+        """These settings as the configured system ``name`` (its requests are counted under that name)."""
+        copy = self.model_copy()
+        copy._name = name
+        return copy
+
     def http_settings(self, **overrides: Any) -> HttpSettings:
         values: dict[str, Any] = {
+            "label": self._name,
             "base_url": self.url.rstrip("/"),
             "timeout": self.timeout,
             "verify_tls": self.verify_tls,

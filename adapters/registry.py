@@ -58,4 +58,4 @@ def create_adapter(name: str, settings: SystemSettings, overrides: dict[str, Any
 
     maps = load_value_maps(settings.kind, settings.value_maps, overrides or {}, source=f"systems.{name}")
     cls = load(ADAPTERS[settings.kind])
-    return cls(name, settings, maps)  # type: ignore[no-any-return]
+    return cls(name, settings.named(name), maps)  # type: ignore[no-any-return]

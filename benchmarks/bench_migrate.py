@@ -32,7 +32,7 @@ from mappings.store import Store  # noqa: E402
 
 
 def requests_by_system() -> dict[str, int]:
-    return {system: STATS.total(system) for system in ("testrail", "testplanit")}
+    return {system: STATS.total(name) for system, name in (("testrail", "tr"), ("testplanit", "tp"))}
 
 
 def delta(before: dict[str, int]) -> dict[str, int]:

@@ -64,6 +64,8 @@ class HttpSettings:
     #: path of a vcrpy cassette to record every exchange to (credentials filtered)
     record_cassette: str | None = None
     user_agent: str = f"testplan-bridge/{__version__}"
+    #: the configured system name ([systems.<name>]) the request counters are kept under; default: the kind
+    label: str | None = None
 
 
 # --------------------------------------------------------------------------------------------- counters
@@ -215,6 +217,8 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.system = system
+        # counters per configured system: two TestRail servers in one config are two lines in /metrics
+        self.label = settings.label or system
         self.settings = settings
         self.route_of = route_of
         self.error_for = error_for
@@ -321,7 +325,7 @@ class HttpClient:
         try:
             response = self._client.send(request)
         except httpx.TransportError as exc:
-            self.stats.add(RequestKey(self.system, request.method, route, 0), time.perf_counter() - started)
+            self.stats.add(RequestKey(self.label, request.method, route, 0), time.perf_counter() - started)
             # a request that never connected did not reach the server; any other failure may have
             not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
             raise TransportError(
@@ -333,7 +337,7 @@ class HttpClient:
                 hint="Check the URL and the network; the request is retried automatically when that is safe.",
             ) from None
         elapsed = time.perf_counter() - started
-        self.stats.add(RequestKey(self.system, request.method, route, response.status_code), elapsed)
+        self.stats.add(RequestKey(self.label, request.method, route, response.status_code), elapsed)
         log.debug(
             "%s %s -> %s in %.0f ms",
             request.method,

@@ -193,7 +193,7 @@ class AppTestClient:
         self._clock = clock
         self.http = HttpClient(
             SYSTEM,
-            settings.http_settings(),
+            settings.named(name).http_settings(),
             auth=httpx.BasicAuth(settings.user_id, settings.access_key.get_secret_value()),
             route_of=_route,
             error_for=_error_for,

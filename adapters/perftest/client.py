@@ -92,7 +92,11 @@ class PerfTestClient:
         self._sleep = sleep
         self._clock = clock
         self.http = HttpClient(
-            SYSTEM, settings.http_settings(), auth=auth_for(settings), error_for=_error_for, is_throttled=is_throttled
+            SYSTEM,
+            settings.named(name).http_settings(),
+            auth=auth_for(settings),
+            error_for=_error_for,
+            is_throttled=is_throttled,
         )
 
     def close(self) -> None:

@@ -68,11 +68,13 @@ def test_failing_job_backs_off_while_others_run_and_observability(tmp_path: Path
             assert 'tpb_runs_total{job="bad",status="failed"}' in text
             assert 'tpb_records_synced_total{job="good",system="tr",entity="case",action="created"} 6' in text
             assert 'tpb_firings_skipped_total{job="bad",reason="backoff"}' in text
-            # bridge.http counts requests per system kind
-            assert 'tpb_api_requests_total{system="codearts",method="GET"' in text
-            assert _sample(text, 'tpb_api_errors_total{system="testrail"}') >= _sample(
+            # requests are counted per configured system: the two TestRail systems are told apart
+            assert 'tpb_api_requests_total{system="ca",method="GET"' in text
+            assert 'tpb_api_requests_total{system="tr",method="GET"' in text
+            assert _sample(text, 'tpb_api_errors_total{system="dead"}') >= _sample(
                 text, 'tpb_runs_total{job="bad",status="failed"}'
             )
+            assert 'tpb_api_errors_total{system="tr"} 0' in text or 'tpb_api_errors_total{system="tr"}' not in text
             assert 'tpb_conflicts_open{job="good"}' in text
             assert 'tpb_run_duration_seconds_count{job="good"}' in text
             assert "tpb_store_up 1" in text
