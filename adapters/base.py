@@ -120,6 +120,8 @@ class Adapter(abc.ABC):
         self.name = name
         self.settings = settings
         self.value_maps = value_maps
+        #: set before ``connect`` for a dry run: connecting then writes nothing either (no set-up records)
+        self.read_only = False
 
     # ---- lifecycle -------------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -39,7 +39,7 @@ def run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "
     from bridge.sync.engine import JobRunner, SyncReport, open_adapters
 
     try:
-        adapters = open_adapters(cfg, [job.left, job.right], job)
+        adapters = open_adapters(cfg, [job.left, job.right], job, read_only=dry_run)
     except RemoteError as exc:
         # a system that cannot be reached still makes a run in the history (status and back-off read it)
         report = SyncReport(job.name, job.left, job.right, dry_run, status="failed")

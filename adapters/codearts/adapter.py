@@ -12,6 +12,7 @@ per case of our service type (the list is filtered by type first). Results are r
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -45,6 +46,11 @@ ALREADY_RECORDED = frozenset(
     }
 )
 SERVICE_HOST = "https://testplan-bridge.invalid"
+#: the service id of a dry run where the bridge's service is not registered yet: matches no record (real ids
+#: are positive, and -1 stands for "no type" where list items are compared)
+NO_SERVICE = -2
+
+log = logging.getLogger("adapters.codearts")
 
 
 class CodeArtsAdapter(Adapter):
@@ -117,6 +123,11 @@ class CodeArtsAdapter(Adapter):
         for service in client.list_services():
             if service.get("name") == name:
                 return int(service["id"])
+        if self.read_only:
+            # a dry run registers nothing: with no service yet, no case of ours exists (the creates it plans
+            # would register it on the first real run)
+            log.info("dry run: the bridge's test service %r is not registered yet", name)
+            return NO_SERVICE
         try:
             return int(client.create_service(name, SERVICE_HOST)["service_id"])
         except UniqueViolation:

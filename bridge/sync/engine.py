@@ -1178,8 +1178,11 @@ def _flat(report: SyncReport) -> dict[str, int]:
     return dict(totals)
 
 
-def open_adapters(config: Config, names: Iterable[str], job: Job | None = None) -> dict[str, Adapter]:
-    """Create and connect the adapters for ``names`` (with the job's value map overrides)."""
+def open_adapters(
+    config: Config, names: Iterable[str], job: Job | None = None, *, read_only: bool = False
+) -> dict[str, Adapter]:
+    """Create and connect the adapters for ``names`` (with the job's value map overrides); ``read_only`` for
+    a dry run."""
     from adapters.registry import create_adapter
 
     adapters: dict[str, Adapter] = {}
@@ -1187,6 +1190,7 @@ def open_adapters(config: Config, names: Iterable[str], job: Job | None = None) 
         for name in names:
             overrides = (job.value_maps.get(name) if job else None) or {}
             adapter = create_adapter(name, config.system(name), overrides)
+            adapter.read_only = read_only
             adapter.connect()
             adapters[name] = adapter
     except BaseException:
