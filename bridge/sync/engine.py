@@ -135,6 +135,16 @@ class JobRunner:
             if _holds(self.left.capabilities.plan_fields, f) and _holds(self.right.capabilities.plan_fields, f)
         )
         self.report = SyncReport(job.name, job.left, job.right, dry_run)
+        if Entity.CASE in job.entities:
+            # said on every run: a field one side has no place for is not merged, and nobody should have to
+            # find that out by missing it
+            for side in SIDES:
+                held = self.side(side).capabilities.case_fields
+                lacking = [f for f in Case.content_fields() if f != "custom" and not _holds(held, f)]
+                if lacking:
+                    self.report.notes.append(
+                        f"case fields {self.name(side)} cannot hold, not synced by this job: {', '.join(lacking)}"
+                    )
         self._open_conflicts: dict[str, list[Conflict]] = defaultdict(list)
         self._resolutions: dict[str, list[Conflict]] = defaultdict(list)
         self._case_maps: dict[str, dict[str, str]] | None = None

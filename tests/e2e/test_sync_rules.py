@@ -314,3 +314,11 @@ def test_results_posted_by_a_run_that_died_before_recording_them_are_adopted(tmp
         w.sync()
         with w.adapter(right) as b:
             assert len(list(b.iter_results(plan_id=right_plan_id))) == 3
+
+
+def test_fields_a_side_cannot_hold_are_named_in_every_report(tmp_path):
+    with world(tmp_path, names=("tr", "tp"), jobs=[{"name": "job", "left": "tr", "right": "tp"}]) as w:
+        for _ in range(2):
+            notes = w.sync().notes
+            lacking = {n.split()[2]: n.split(": ", 1)[1] for n in notes if n.startswith("case fields ")}
+            assert lacking == {"tr": "tags", "tp": "description, preconditions, priority, type"}
