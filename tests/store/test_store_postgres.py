@@ -43,3 +43,30 @@ def test_store_round_trips_and_migrations_on_postgresql(pg_url: str) -> None:
     assert link.id is not None
     store.close()
     again.close()
+
+
+def test_times_survive_a_server_that_is_not_on_utc(pg_url: str) -> None:
+    """A PostgreSQL server's time zone is the operator's choice; the store's times (runs, back-off, health,
+    read marks) must not shift with it."""
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+
+    db = pg_url.rsplit("/", 1)[1]
+    port = pg_url.split(":")[-1].split("/")[0]
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as c:
+        c.execute(f"ALTER DATABASE \"{db}\" SET timezone TO 'Asia/Tokyo'")
+    store = Store(pg_url)
+    try:
+        before = datetime.now(UTC)
+        run = store.start_run("tz")
+        store.save_read_mark("tz", "left", "case", watermark=before, full_read_at=before)
+        started = store.runs(job="tz")[0].started_at
+        started = started if started.tzinfo else started.replace(tzinfo=UTC)
+        assert abs(started - before) < timedelta(seconds=5), (started, before)
+        mark = store.read_mark("tz", "left", "case")
+        assert mark is not None
+        assert abs(mark.full_read_at.replace(tzinfo=mark.full_read_at.tzinfo or UTC) - before) < timedelta(seconds=1)
+        assert run.id is not None
+    finally:
+        store.close()
