@@ -165,13 +165,15 @@ def test_parse_retry_after() -> None:
 
 def test_pacer_spaces_requests_to_the_configured_rate(script: Script, server_url: str) -> None:
     with client(server_url, requests_per_minute=600) as http:  # one request every 0.1 s
-        for i in range(6):
-            http.get(f"/paced/{i}")
-    gaps = script.gaps()
+        http.get("/warm")  # opens the connection: its set-up time is not part of any measured gap
+        for _ in range(6):
+            http.get("/paced")
+    gaps = script.gaps("/paced")
     assert len(gaps) == 5
-    # the client spaces the starts by 0.1 s; arrival jitter on a busy machine can shave a little off one gap
+    # the client spaces the starts by 0.1 s; arrival jitter on a busy machine moves single arrivals a little
+    # (unpaced, the six would arrive within a few milliseconds)
     assert min(gaps) >= 0.05, gaps
-    assert sum(gaps) >= 0.48, gaps
+    assert sum(gaps) >= 0.45, gaps
 
 
 def test_pacer_holds_the_rate_across_threads(script: Script, server_url: str) -> None:
@@ -184,7 +186,10 @@ def test_pacer_holds_the_rate_across_threads(script: Script, server_url: str) ->
             t.join()
         elapsed = time.monotonic() - started
     assert len(script.seen()) == 8
-    assert min(script.gaps()) >= 0.05, script.gaps()
+    # starts 0.1 s apart; a thread's first request also opens its connection, which can delay its arrival
+    # by a few tens of milliseconds on a busy machine (unpaced, all eight would arrive at once)
+    gaps = script.gaps()
+    assert min(gaps) >= 0.02 and sum(gaps) >= 0.6, gaps
     assert elapsed >= 0.65  # 8 requests, 7 intervals of 0.1 s
 
 
