@@ -11,7 +11,7 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bridge.errors import StoreError
 from mappings.migrations import upgrade
-from mappings.tables import Conflict, Intent, Link, ReadMark, ResultCopy, Run, utcnow
+from mappings.tables import Conflict, Intent, Link, ReadMark, ResultCopy, Run, as_utc, utcnow
 from mappings.tables_daemon import Firing
 
 
@@ -349,7 +349,7 @@ class Store:
                 first = full_read_at or utcnow()
                 mark = ReadMark(job=job, side=side, entity=entity, watermark=watermark, full_read_at=first)
             else:
-                mark.watermark = max(_aware(mark.watermark), _aware(watermark))
+                mark.watermark = max(as_utc(mark.watermark), as_utc(watermark))
                 if full_read_at is not None:
                     mark.full_read_at = full_read_at
             s.add(mark)
@@ -402,8 +402,3 @@ def _safe_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}"
     return url
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; the store writes UTC only."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -13,6 +13,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A time read back from the store: SQLite hands datetimes back without their zone; the store writes UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "tpb_schema_version"
 

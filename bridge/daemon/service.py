@@ -47,6 +47,7 @@ from bridge.http import STATS
 from bridge.logs import configure_logging
 from bridge.sync.engine import JobRunner, open_adapters
 from mappings.store import Store, instance_name
+from mappings.tables import as_utc
 
 log = logging.getLogger("bridge.daemon")
 
@@ -298,7 +299,7 @@ class Daemon:
     def _backoff_allows(self, cfg: Config, job: Job, key: datetime) -> bool:
         assert job.schedule is not None
         runs = self.store.runs(job=job.name, limit=25)
-        failures, last = failure_streak([(r.status, _aware(r.started_at)) for r in runs])
+        failures, last = failure_streak([(r.status, as_utc(r.started_at)) for r in runs])
         if not failures:
             return True
         every = period(make_trigger(job.schedule), key)
@@ -415,7 +416,7 @@ class Daemon:
             try:
                 for job in scheduled_jobs(cfg):
                     ok = self.store.last_success(job.name)
-                    finished = _aware(ok.finished_at or ok.started_at) if ok else None
+                    finished = as_utc(ok.finished_at or ok.started_at) if ok else None
                     jobs[job.name] = {
                         "schedule": job.schedule,
                         "last_success": finished.isoformat(timespec="seconds") if finished else None,
@@ -446,7 +447,7 @@ class Daemon:
                     open_conflicts[c.job] = open_conflicts.get(c.job, 0) + 1
                 for name in names:
                     ok = self.store.last_success(name)
-                    last_success[name] = _aware(ok.started_at) if ok else None
+                    last_success[name] = as_utc(ok.started_at) if ok else None
             except Exception:
                 store_ok = False
         return self.metrics.render(
@@ -456,8 +457,3 @@ class Daemon:
             last_success=last_success,
             jobs=names,
         )
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; the store writes UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

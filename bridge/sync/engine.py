@@ -35,7 +35,7 @@ from bridge.sync.merge import FieldConflict, MergeOutcome, Policy, Side, hashes,
 from bridge.sync.views import CaseFields, apply_plan, plan_for_create, plan_view
 from bridge.text import stable_json
 from mappings.store import Store
-from mappings.tables import Conflict, Intent, Link, ResultCopy
+from mappings.tables import Conflict, Intent, Link, ResultCopy, as_utc
 
 log = logging.getLogger("bridge.sync")
 SIDES: tuple[Side, Side] = ("left", "right")
@@ -370,9 +370,9 @@ class JobRunner:
         if every is None or self.job.perftest or not self.side(side).capabilities.incremental_cases:
             return None  # (the PerfTest option needs every case's tags, so it reads in full)
         mark = self.store.read_mark(self.job.name, side, self._read_mark_key(side))
-        if mark is None or _utc(mark.full_read_at) + parse_duration(every) <= _utc(_now()):
+        if mark is None or as_utc(mark.full_read_at) + parse_duration(every) <= _now():
             return None
-        return _utc(mark.watermark)
+        return as_utc(mark.watermark)
 
     def _remember_read_marks(self, listed: dict[Side, dict[str, Case]], since: dict[Side, datetime | None]) -> None:
         """Keep where this read ended; saved only by a run that ends without errors (see ``run``)."""
@@ -382,7 +382,7 @@ class JobRunner:
         for side in SIDES:
             if not self.side(side).capabilities.incremental_cases:
                 continue
-            times = [_utc(c.updated_at) for c in listed[side].values() if c.updated_at is not None]
+            times = [as_utc(c.updated_at) for c in listed[side].values() if c.updated_at is not None]
             newest = max(times, default=since[side])
             if newest is not None:
                 self._pending_marks.append((side, newest, _now() if since[side] is None else None))
@@ -1120,7 +1120,8 @@ class JobRunner:
                     fingerprint=result_fingerprint(found),
                 )
             )
-        self.report.act(PlannedAction("result", "adopt", self.name(target), f"{len(rows)} results", intent.marker))
+        if rows:
+            self.report.act(PlannedAction("result", "adopt", self.name(target), f"{len(rows)} results", intent.marker))
         if self.dry_run:
             return
         self.store.record_result_copies(rows)
@@ -1215,7 +1216,3 @@ class _AllPresent:
 
     def __contains__(self, _: object) -> bool:
         return True
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
