@@ -112,6 +112,12 @@ def error_class_for_status(status: int) -> type[RemoteError]:
     return ValidationFailed
 
 
+class UnexpectedAnswer(RemoteError):
+    """The system answered, but not with what its API documents: a page that is not JSON (a proxy's or a login
+    page), JSON cut short, a value of the wrong shape, or a redirect. Never retried and never taken for "record
+    not found": the run stops at that request and says which route answered what."""
+
+
 class TransportError(RemoteError):
     """No answer (connection refused, dropped, timed out).
 

@@ -20,6 +20,7 @@ record up by its marker first (see SYNC-NOTES: duplicates after crashes).
 from __future__ import annotations
 
 import email.utils
+import json as jsonlib
 import logging
 import random
 import re
@@ -41,6 +42,7 @@ from bridge.errors import (
     RemoteError,
     ServerError,
     TransportError,
+    UnexpectedAnswer,
     error_class_for_status,
 )
 from bridge.redact import SECRET_HEADERS, redact
@@ -295,7 +297,8 @@ class HttpClient:
 
         ``idempotent`` defaults to True for GET/PUT/DELETE and False for POST/PATCH; pass True for a POST
         that only reads (search endpoints) or carries its own idempotency key.
-        ``ok`` overrides what counts as success (default: status < 400).
+        ``ok`` overrides what counts as success (default: a 2xx status; a redirect is never success, see
+        :meth:`_error`).
         """
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -346,7 +349,7 @@ class HttpClient:
             elapsed * 1000,
             extra={"system": self.system},
         )
-        if (ok(response) if ok else response.status_code < 400) and not (
+        if (ok(response) if ok else 200 <= response.status_code < 300) and not (
             self.is_throttled and self.is_throttled(response)
         ):
             return response
@@ -355,6 +358,18 @@ class HttpClient:
 
     def _error(self, request: httpx.Request, route: str, response: httpx.Response) -> RemoteError:
         status = response.status_code
+        if 300 <= status < 400:
+            # Redirects are not followed: the credentials would travel to wherever Location points, and an API
+            # that redirects is a login page, a proxy or a wrong URL, none of which answers the call.
+            location = response.headers.get("Location", "")
+            return UnexpectedAnswer(
+                f"redirected to {redact(location) or 'nowhere'}; redirects are not followed",
+                system=self.system,
+                method=request.method,
+                route=route,
+                status=status,
+                hint="Set the system's url to the address the API answers on (https, the final host and path).",
+            )
         if status == 429 or (self.is_throttled and self.is_throttled(response)):
             wait = parse_retry_after(response.headers.get("Retry-After"))
             if wait is not None:
@@ -381,6 +396,47 @@ class HttpClient:
         if status == 503 and isinstance(error, ServerError):  # "unavailable, come back in N seconds"
             error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return error
+
+    def json(self, response: httpx.Response, expect: type | tuple[type, ...] | None = None) -> Any:
+        """The JSON body of a successful ``response``, checked before anyone uses it.
+
+        Anything but JSON (an HTML page with status 200 from a proxy or a login form, a body cut short) and,
+        with ``expect``, JSON of another top-level type raise :class:`UnexpectedAnswer` naming the system, the
+        route, the status and the first bytes of the body. Adapters check deeper shapes themselves.
+        """
+        route = self.route_of(response.request)
+        kw: dict[str, Any] = {
+            "system": self.system,
+            "method": response.request.method,
+            "route": route,
+            "status": response.status_code,
+        }
+        ctype = response.headers.get("Content-Type", "")
+        if ctype and "json" not in ctype.lower():
+            raise UnexpectedAnswer(
+                f"answered {ctype.split(';')[0]}, not JSON: {_first_bytes(response)}",
+                hint="A proxy, a login page or a wrong url answers instead of the API; check the system's url.",
+                **kw,
+            )
+        try:
+            body = jsonlib.loads(response.content)
+        except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not text
+            pos = getattr(exc, "pos", 0)
+            reason = getattr(exc, "msg", None) or type(exc).__name__
+            raise UnexpectedAnswer(
+                f"answer is not valid JSON ({reason} at byte {pos}"
+                f"{', cut short' if pos >= len(response.content) - 1 else ''}): {_first_bytes(response)}",
+                hint="The connection or a proxy may have cut the answer short; run again.",
+                **kw,
+            ) from None
+        if expect is not None and not isinstance(body, expect):
+            wanted = " or ".join(_json_kind(t) for t in (expect if isinstance(expect, tuple) else (expect,)))
+            raise UnexpectedAnswer(
+                f"expected a JSON {wanted}, got {_json_kind(type(body))}: {_first_bytes(response)}",
+                hint="The server's API differs from the one this bridge speaks (version, proxy, wrong url).",
+                **kw,
+            )
+        return body
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -410,6 +466,18 @@ def _retryable(exc: BaseException, safe_to_repeat: bool, max_retry_after: float 
         # 503 means "not processed" by definition; other 5xx may have applied a write
         return safe_to_repeat or exc.status == 503
     return False
+
+
+def _first_bytes(response: httpx.Response, limit: int = 120) -> str:
+    text = response.content[:limit].decode("utf-8", "replace")
+    text = " ".join(text.split())
+    return repr(redact(text) + ("..." if len(response.content) > limit else ""))
+
+
+def _json_kind(kind: type) -> str:
+    return {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        kind, "null" if kind is type(None) else kind.__name__
+    )
 
 
 def _short_body(response: httpx.Response, limit: int = 500) -> str:

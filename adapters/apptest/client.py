@@ -21,7 +21,15 @@ from typing import Any
 import httpx
 
 from adapters.apptest.settings import AppTestSettings
-from bridge.errors import AuthError, NotFound, RemoteError, ServerError, TransportError, ValidationFailed
+from bridge.errors import (
+    AuthError,
+    NotFound,
+    RemoteError,
+    ServerError,
+    TransportError,
+    UnexpectedAnswer,
+    ValidationFailed,
+)
 from bridge.http import HttpClient
 from bridge.polling import MAX_PAUSE, poll_until
 
@@ -108,7 +116,7 @@ def _envelope(response: httpx.Response) -> dict[str, Any]:
         body = json.loads(response.content)
     except ValueError:
         snippet = response.text[:200].replace("\n", " ")
-        raise ServerError(
+        raise UnexpectedAnswer(
             f"answer is not valid JSON: {snippet!r}",
             system=SYSTEM,
             method=response.request.method,
@@ -116,7 +124,13 @@ def _envelope(response: httpx.Response) -> dict[str, Any]:
             status=response.status_code,
         ) from None
     if not isinstance(body, dict):
-        raise ServerError("answer is not a JSON object", system=SYSTEM, status=response.status_code)
+        raise UnexpectedAnswer(
+            "answer is not a JSON object",
+            system=SYSTEM,
+            method=response.request.method,
+            route=_route(response.request),
+            status=response.status_code,
+        )
     return body
 
 

@@ -77,30 +77,30 @@ class CodeArtsClient:
 
     # ---- services ------------------------------------------------------------------------------------
     def list_services(self) -> list[dict[str, Any]]:
-        return list(self.http.get("/v1/services").json().get("services") or [])
+        return list(self.http.json(self.http.get("/v1/services"), dict).get("services") or [])
 
     def create_service(self, name: str, server_host: str) -> dict[str, Any]:
         if len(name) > 16:
             raise ValueError("service_name: at most 16 characters")
         body = {"service_name": name, "server_host": server_host}
-        return dict(self.http.post("/v1/services", json=body).json())
+        return dict(self.http.json(self.http.post("/v1/services", json=body), dict))
 
     # ---- cases ---------------------------------------------------------------------------------------
     def create_case(self, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.http.post(f"{self._p}/testcases", json=body).json())
+        return dict(self.http.json(self.http.post(f"{self._p}/testcases", json=body), dict))
 
     def update_case(self, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.http.put(f"{self._p}/testcases/{case_id}", json=body).json())
+        return dict(self.http.json(self.http.put(f"{self._p}/testcases/{case_id}", json=body), dict))
 
     def get_case(self, case_id: str) -> dict[str, Any] | None:
         try:
-            return dict(self.http.get(f"{self._p}/testcases/{case_id}").json())
+            return dict(self.http.json(self.http.get(f"{self._p}/testcases/{case_id}"), dict))
         except NotFound:
             return None
 
     def get_case_by_number(self, number: str) -> dict[str, Any] | None:
         try:
-            body = self.http.get(f"{self._p}/testcase", params={"testcase_number": number}).json()
+            body = self.http.json(self.http.get(f"{self._p}/testcase", params={"testcase_number": number}), dict)
         except NotFound:
             return None
         return dict(body) if body and body.get("testcase_id") else None
@@ -118,14 +118,14 @@ class CodeArtsClient:
         if version_id:
             body["version_id"] = version_id
         url = f"/v1/{self.project_id}/testcases/batch-query"
-        return dict(self.http.post(url, json=body, idempotent=True).json())
+        return dict(self.http.json(self.http.post(url, json=body, idempotent=True), dict))
 
     def case_histories(self, case_id: str, version_id: str, offset: int = 0, limit: int = PAGE_MAX) -> dict[str, Any]:
         _limit(offset, 0, 20_000, "offset")
         _limit(limit, 1, PAGE_MAX, "limit")
         body = {"offset": offset, "limit": limit, "version_id": version_id}
         url = f"/v1/{self.project_id}/testcases/{case_id}/histories/batch-query"
-        return dict(self.http.post(url, json=body, idempotent=True).json())
+        return dict(self.http.json(self.http.post(url, json=body, idempotent=True), dict))
 
     # ---- executions and results ------------------------------------------------------------------------
     def run_cases(self, service_id: int, execute_list: Sequence[dict[str, Any]], plan_id: str | None = None) -> None:
@@ -148,7 +148,7 @@ class CodeArtsClient:
     def create_plan(self, body: dict[str, Any]) -> str:
         if not 1 <= len(body.get("service_id_list") or []) < 10:
             raise ValueError("service_id_list: 1 to 9 service ids")
-        return str(self.http.post(f"{self._p}/plans", json=body).json()["plan_id"])
+        return str(self.http.json(self.http.post(f"{self._p}/plans", json=body), dict)["plan_id"])
 
     def list_plans_v1(
         self, page: int, limit: int = PAGE_MAX, *, name: str | None = None, stage: str | None = None
@@ -161,7 +161,7 @@ class CodeArtsClient:
             params["name"] = name
         if stage:
             params["current_stage"] = stage
-        return list(self.http.get(f"{self._p}/plans", params=params).json() or [])
+        return list(self.http.json(self.http.get(f"{self._p}/plans", params=params), list))
 
     def list_plans_v2(
         self, offset: int, limit: int = PAGE_MAX, *, name: str | None = None, stage: str | None = None
@@ -174,7 +174,7 @@ class CodeArtsClient:
             params["name"] = name
         if stage:
             params["current_stage"] = stage
-        return list(self.http.get(f"/v2/projects/{self.project_id}/plans", params=params).json() or [])
+        return list(self.http.json(self.http.get(f"/v2/projects/{self.project_id}/plans", params=params), list))
 
     def batch_add_cases(self, plan_id: str, service_id: int, case_ids: Sequence[str]) -> None:
         _limit(len(case_ids), 1, BATCH_ADD_MAX, "testcase_id_list length")
@@ -186,20 +186,20 @@ class CodeArtsClient:
         _limit(offset, 0, 999, "offset")
         _limit(limit, 1, PAGE_MAX, "limit")
         params = {"offset": offset, "limit": limit}
-        return list(self.http.get(f"{self._p}/plans/{plan_id}/issues", params=params).json() or [])
+        return list(self.http.json(self.http.get(f"{self._p}/plans/{plan_id}/issues", params=params), list))
 
     def plan_journals(self, plan_id: str, offset: int = 0, limit: int = PAGE_MAX) -> list[dict[str, Any]]:
         _limit(offset, 0, 999, "offset")
         _limit(limit, 1, PAGE_MAX, "limit")
         params = {"offset": offset, "limit": limit}
-        return list(self.http.get(f"{self._p}/plans/{plan_id}/journals", params=params).json() or [])
+        return list(self.http.json(self.http.get(f"{self._p}/plans/{plan_id}/journals", params=params), list))
 
     # ---- environments and API test suites --------------------------------------------------------------
     def list_environments(self, offset: int = 0, limit: int = PAGE_MAX) -> dict[str, Any]:
         _limit(offset, 0, 999, "offset")
         _limit(limit, 1, PAGE_MAX, "limit")
         params = {"offset": offset, "limit": limit}
-        return dict(self.http.get(f"{self._p}/environments", params=params).json())
+        return dict(self.http.json(self.http.get(f"{self._p}/environments", params=params), dict))
 
     def create_api_test_suite(self, name: str, repository_id: str, branch: str, file_path: str) -> dict[str, Any]:
         _limit(len(name), 3, 128, "testsuite_name length")
@@ -212,7 +212,7 @@ class CodeArtsClient:
             "repository_branch": branch,
             "file_path": file_path,
         }
-        answer = dict(self.http.post(f"{self._p}/repository/testsuites", json=body).json())
+        answer = dict(self.http.json(self.http.post(f"{self._p}/repository/testsuites", json=body), dict))
         # the document's example says "testsuite_ids" where its table says "testcase_ids"
         answer.setdefault("testcase_ids", answer.get("testsuite_ids") or [])
         return answer

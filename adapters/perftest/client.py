@@ -133,7 +133,7 @@ class PerfTestClient:
         self, name: str, case_ids: Sequence[int], *, parallel: bool = False, enable_full_link: bool = False
     ) -> int:
         body = {**self._task_body(name, case_ids, parallel), "enable_full_link": enable_full_link}
-        answer = self.http.post(self._path("v3", "tasks"), json=body).json()
+        answer = self.http.json(self.http.post(self._path("v3", "tasks"), json=body), dict)
         return int(answer["task_id"])
 
     def update_task_cases(self, task_id: int, name: str, case_ids: Sequence[int], *, parallel: bool = False) -> None:
@@ -143,9 +143,10 @@ class PerfTestClient:
         tasks: dict[int, dict[str, Any]] = {}
         offset = 0
         while True:
-            answer = self.http.get(
-                self._path("v1", f"all-tasks/{self.suite}"), params={"offset": offset, "limit": PAGE}
-            ).json()
+            answer = self.http.json(
+                self.http.get(self._path("v1", f"all-tasks/{self.suite}"), params={"offset": offset, "limit": PAGE}),
+                dict,
+            )
             page = [t for t in answer.get("tasks") or [] if isinstance(t, dict)]
             new = [t for t in page if int(t["id"]) not in tasks]
             for task in new:
@@ -155,19 +156,20 @@ class PerfTestClient:
             offset += len(page)
 
     def task(self, task_id: int) -> TaskStatus:
-        answer = self.http.get(self._path("v1", f"tasks/{task_id}")).json()
+        answer = self.http.json(self.http.get(self._path("v1", f"tasks/{task_id}")), dict)
         info = answer.get("taskInfo") or answer.get("task_info") or {}
         return TaskStatus(task_id, int(info.get("run_status", -1)), str(info.get("name") or ""))
 
     def task_cases(self, task_id: int) -> list[int]:
-        answer = self.http.get(self._path("v1", f"tasks/{task_id}")).json()
+        answer = self.http.json(self.http.get(self._path("v1", f"tasks/{task_id}")), dict)
         info = answer.get("taskInfo") or answer.get("task_info") or {}
         return sorted(int(c["case_id"]) for c in info.get("case_list") or [])
 
     def start_task(self, task_id: int) -> int | None:
-        answer = self.http.post(
-            self._path("v1", f"test-suites/{self.suite}/tasks/{task_id}"), json={"status": START}
-        ).json()
+        answer = self.http.json(
+            self.http.post(self._path("v1", f"test-suites/{self.suite}/tasks/{task_id}"), json={"status": START}),
+            dict,
+        )
         run = (answer.get("result") or {}).get("task_run_id")
         return int(run) if run is not None else None
 

@@ -100,16 +100,18 @@ class TestPlanItClient:
 
     def read(self, model: str, op: str, args: dict[str, Any] | None = None) -> Any:
         response = self.http.get(f"/api/model/{model}/{op}", params={"q": json.dumps(args or {})})
-        return response.json().get("data")
+        return self.http.json(response, dict).get("data")
 
     def create(self, model: str, args: dict[str, Any], *, op: str = "create") -> Any:
-        return self.http.post(f"/api/model/{model}/{op}", json=args).json().get("data")
+        return self.http.json(self.http.post(f"/api/model/{model}/{op}", json=args), dict).get("data")
 
     def update(self, model: str, args: dict[str, Any], *, op: str = "update", idempotent: bool = False) -> Any:
-        return self.http.patch(f"/api/model/{model}/{op}", json=args, idempotent=idempotent).json().get("data")
+        response = self.http.patch(f"/api/model/{model}/{op}", json=args, idempotent=idempotent)
+        return self.http.json(response, dict).get("data")
 
     def delete(self, model: str, args: dict[str, Any], *, op: str = "delete") -> Any:
-        return self.http.delete(f"/api/model/{model}/{op}", params={"q": json.dumps(args)}).json().get("data")
+        response = self.http.delete(f"/api/model/{model}/{op}", params={"q": json.dumps(args)})
+        return self.http.json(response, dict).get("data")
 
     def pages(self, model: str, args: dict[str, Any], *, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """``findMany`` page by page with an id cursor (stable while rows are added; no total needed)."""

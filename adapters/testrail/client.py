@@ -20,6 +20,7 @@ from bridge.errors import (
     PermissionDenied,
     RemoteError,
     ServerError,
+    UnexpectedAnswer,
     ValidationFailed,
 )
 from bridge.http import HttpClient
@@ -120,11 +121,11 @@ class TestRailClient:
         return "&".join(parts)
 
     def get(self, method: str, *ids: int | str, **filters: Any) -> Any:
-        return self.http.get(self.url(method, *ids, **filters)).json()
+        return self.http.json(self.http.get(self.url(method, *ids, **filters)), (dict, list))
 
     def post(self, method: str, *ids: int | str, body: Mapping[str, Any] | None = None) -> Any:
         response = self.http.post(self.url(method, *ids), json=dict(body or {}))
-        return response.json() if response.content.strip() else {}
+        return self.http.json(response, (dict, list)) if response.content.strip() else {}
 
     def pages(self, method: str, key: str, *ids: int | str, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         """Every page of a bulk read, however the server paginates.
@@ -135,7 +136,7 @@ class TestRailClient:
         offset = 0
         url = self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=0)
         while True:
-            body = self.http.get(url).json()
+            body = self.http.json(self.http.get(url), (dict, list))
             if isinstance(body, dict) and key in body:
                 yield list(body[key] or [])
                 nxt = (body.get("_links") or {}).get("next")
@@ -150,7 +151,7 @@ class TestRailClient:
                 offset += PAGE_SIZE
                 url = self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=offset)
                 continue
-            raise ValidationFailed(
+            raise UnexpectedAnswer(
                 f"unexpected answer to {method}: neither a page with {key!r} nor an array",
                 system="testrail",
                 route=method,

@@ -23,6 +23,7 @@ from bridge.errors import (
     RateLimited,
     ServerError,
     TransportError,
+    UnexpectedAnswer,
     ValidationFailed,
 )
 from bridge.http import HttpClient, HttpSettings, RequestKey, RequestStats, counting, parse_retry_after
@@ -297,3 +298,37 @@ def test_tls_verification_off_logs_a_warning(restore_logging: None, server_url: 
     stream.truncate(0)
     HttpClient("secure-sys", HttpSettings(base_url=server_url)).close()
     assert "TLS" not in stream.getvalue()
+
+
+# ------------------------------------------------------------------------------ answers of the wrong kind
+
+
+def test_an_html_page_with_status_200_is_an_unexpected_answer(script: Script, server_url: str) -> None:
+    script.queue("/login", (200, {"Content-Type": "text/html; charset=utf-8"}, b"<html><body>Sign in</body></html>"))
+    with client(server_url) as http:
+        response = http.get("/login")
+        with pytest.raises(UnexpectedAnswer) as err:
+            http.json(response, dict)
+    text = str(err.value)
+    assert "text/html, not JSON" in text and "Sign in" in text and "GET /login -> 200" in text
+    assert len(script.seen("/login")) == 1  # never retried
+
+
+def test_json_cut_short_and_json_of_the_wrong_shape(script: Script, server_url: str) -> None:
+    script.queue("/cut", (200, {}, b'{"data": [1, 2'))
+    script.queue("/shape", (200, {}, b"[1, 2, 3]"))
+    with client(server_url) as http:
+        with pytest.raises(UnexpectedAnswer, match="not valid JSON.*cut short"):
+            http.json(http.get("/cut"), dict)
+        with pytest.raises(UnexpectedAnswer, match="expected a JSON object, got array"):
+            http.json(http.get("/shape"), dict)
+        assert http.json(http.get("/fine"), dict) == {"ok": True, "path": "/fine", "method": "GET"}
+
+
+def test_a_redirect_is_never_success_and_never_followed(script: Script, server_url: str) -> None:
+    script.queue("/moved", (302, {"Location": "https://elsewhere.example/api"}, b""))
+    with client(server_url) as http:
+        with pytest.raises(UnexpectedAnswer, match="redirected to https://elsewhere.example/api") as err:
+            http.post("/moved", json={"name": "x"})
+    assert err.value.status == 302
+    assert [a.path for a in script.seen()] == ["/moved"]  # one request, nothing sent anywhere else
