@@ -8,9 +8,16 @@ Faithful to what the recorded transcript shows the real server doing (see tests/
 - reads are GET with ``?q=<JSON>`` only (other methods: 400), creates POST (201), updates PATCH/PUT, deletes
   DELETE with ``?q=`` (a body is ignored: 400 "where field is required");
 - answers are ``{"data": ..., "meta": {"serialization": ...}}`` with superjson meta naming Date paths;
-- errors are ``{"error": {"message", "prisma", "code", ...}}``: P2002 unique 400, P2025 404, policy 403.
+- errors are ``{"error": {"message", "prisma", "code", ...}}``: P2002 unique 400, P2025 404, policy 403;
+- request arguments are checked against the server's own input schemas (:mod:`.siminputs`): an enum value
+  outside the schema or a filter of the wrong type is Prisma's 400;
+- templates, case fields, field options and values, result fields and the project assignment models are
+  served as the real server stores them (FIELDS-NOTES); field values are not checked, as on the server;
+- soft-deleted rows keep their unique keys (a case created again collides: 400 P2002).
 
-Seeded data is deterministic for a seed; with no seed the project exists but is empty.
+What it starts with is :mod:`.simseed`'s: the server seed, then a project made in the UI (the default) or
+like the repo's seed data (``seed_style="repo"`` or a negative seed). Seeded data is deterministic for a
+seed; with no seed the project exists but holds no folder and no case.
 """
 
 from __future__ import annotations
