@@ -342,13 +342,14 @@ class TestPlanItAdapter(ResultsMixin, Adapter):
         a missing row created (never a request per field)."""
         stored = fields.first_rows(rows)
         values, _ = fields.wanted_values(fmap, case, self.value_maps, ref)
-        by_id = {f.id: f for f in fmap.template.fields}
+        by_id = fmap.by_id()
         updates, creates = [], []
         for fid, value in values.items():
             row = stored.get(fid)
             if row is not None:
-                shown, wanted = (fields.value_from_native(by_id[fid], v) for v in (row.get("value"), value))
-                if shown != wanted:  # compared as the UI shows them: a re-serialized document is no change
+                key, f = by_id[fid]
+                # compared as the UI shows them: a re-serialized document is no change
+                if not fields.same_value(key, f, row.get("value"), value, self.value_maps):
                     updates.append({"where": {"id": row["id"]}, "data": {"value": value}})
             elif value is not None:
                 creates.append({"field": connect(fid), "value": value})

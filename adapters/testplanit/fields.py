@@ -239,6 +239,18 @@ def read_case_values(fmap: FieldMap, rows: Iterable[Mapping[str, Any]], maps: Va
     return values
 
 
+def same_value(key: str, f: FieldDef, stored: Any, wanted: Any, maps: ValueMaps) -> bool:
+    """Whether writing ``wanted`` over ``stored`` changes nothing a person would see. Priority and type compare
+    as normalized values: an option the value map does not know reads as None, and writing None over it would
+    erase a value the bridge never read."""
+    shown, new = value_from_native(f, stored), value_from_native(f, wanted)
+    if key in ENUMERATED:
+        return (maps.normal(key, shown) if isinstance(shown, str) else None) == (
+            maps.normal(key, new) if isinstance(new, str) else None
+        )
+    return bool(shown == new)
+
+
 # -------------------------------------------------------------------------------------------------- writing
 def native_value(f: FieldDef, value: Any) -> tuple[Any, str | None]:
     """(the value as the UI stores it, None) or (None, why it does not fit the field). Empty -> (None, None)."""

@@ -8,6 +8,7 @@ import json
 import pytest
 from tpi_helpers import make_adapter
 
+from adapters.simulation import LoopbackServer
 from adapters.testplanit.adapter import TestPlanItAdapter
 from adapters.testplanit.simulator import TestPlanItSimulator
 from bridge.errors import CannotRepresent, ConfigError
@@ -160,3 +161,21 @@ def test_runs_complete_in_the_projects_done_state(adapter: TestPlanItAdapter, si
     assert state_of() == ("Done", "DONE")
     adapter.update_plan(created.id or "", created.model_copy(update={"state": PlanState.ACTIVE}))
     assert state_of() == ("New", "NOT_STARTED")
+
+
+def test_an_option_the_value_map_does_not_know_is_not_erased(
+    adapter: TestPlanItAdapter, sim: TestPlanItSimulator, server: LoopbackServer
+) -> None:
+    """Priority "Urgent" (no normalized value) reads as None; writing other fields keeps it."""
+    field = sim.field_ids["priority"]
+    urgent = sim.db.insert("fieldOptions", {"name": "Urgent", "order": 0})
+    sim.db.insert("caseFieldAssignment", {"fieldOptionId": urgent["id"], "caseFieldId": field})
+    stored = adapter.create_case(Case(title="Hot", priority=Priority.HIGH), marker="u")
+    row = next(r for r in sim.db.tables["caseFieldValues"].values() if r["testCaseId"] == int(stored.id or 0))
+    sim.db.patch("caseFieldValues", row, {"value": urgent["id"]})  # set in the UI
+    with make_adapter(sim, server) as fresh:
+        read = fresh.get_case(stored.id or "")
+        assert read is not None and read.priority is None
+        fresh.update_case(stored.id or "", read.model_copy(update={"title": "Hot (renamed)"}))
+    assert row["value"] == urgent["id"]
+
