@@ -21,7 +21,7 @@ Mapping decisions:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -335,12 +335,11 @@ def default_value(f: FieldDef) -> Any:
 
 
 def wanted_values(
-    fmap: FieldMap, case: Case, maps: ValueMaps, ref: str, *, keys: Sequence[str] | None = None
+    fmap: FieldMap, case: Case, maps: ValueMaps, ref: str
 ) -> tuple[dict[int, Any], list[Unrepresentable]]:
-    """field id -> native value (None: empty) for the standard and custom fields of ``case``.
+    """field id -> native value (None: empty) for the standard fields and the custom values of ``case``.
 
-    ``keys``: the custom keys to write (default: all of ``case.custom``); a custom key with no field in the
-    template is a problem, like a value that does not fit its field.
+    A custom key with no field in the template is a problem, like a value that does not fit its field.
     """
     out: dict[int, Any] = {}
     problems: list[Unrepresentable] = []
@@ -367,7 +366,7 @@ def wanted_values(
                 continue
             value = native_name
         put(f, name, value)
-    for key in case.custom if keys is None else keys:
+    for key in case.custom:
         custom_field = fmap.custom.get(key)
         value = case.custom.get(key)
         if custom_field is None:
