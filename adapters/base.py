@@ -185,6 +185,16 @@ class Adapter(abc.ABC):
     def delete_case(self, case_id: str) -> None:
         """Delete (or soft-delete, where the system does) the case."""
 
+    def restore_case(self, case_id: str, case: Case, *, marker: str) -> Case | None:
+        """Bring back the deleted case ``case_id`` as the same record, with ``case``'s content and carrying
+        ``marker`` (as ``create_case`` would); return it as stored.
+
+        Fields left unset on ``case`` (pydantic's ``model_fields_set``: the other side has no place for them)
+        keep the deleted record's values. None (the default): this system cannot restore the case, or it is
+        gone for good, so the engine creates it again instead.
+        """
+        return None
+
     # ---- plans -----------------------------------------------------------------------------------------
     def iter_plans(self) -> Iterator[Plan]:
         raise NotImplementedError(f"{self.kind} has no plans")

@@ -3,8 +3,9 @@
 Prints requests, seconds and peak memory for each scenario. The simulator runs in a child process so that
 the figures are the adapter's own: peak memory is this process's peak RSS (tracemalloc would also slow the
 requests down several times over). A full read costs one
-request per page of 500 cases (steps and tags come along through ``include``) plus the folder tree; a create
-costs one request per case (the case, its steps and its tags in one nested create).
+request per page of 500 cases (steps, tags and template field values come along through ``include``) plus the
+folder tree; a create costs one request per case (the case, its steps, tags and field values in one nested
+create).
 
     python benchmarks/bench_testplanit.py [--read 10000] [--create 1000]
 """
@@ -24,7 +25,7 @@ from typing import Any
 from adapters.testplanit.adapter import TestPlanItAdapter
 from adapters.testplanit.settings import TestPlanItSettings
 from bridge.http import counting
-from bridge.model import Case, Step
+from bridge.model import Case, CaseType, Priority, Step
 from mappings.valuemaps import load_value_maps
 
 SERVE = """
@@ -93,6 +94,9 @@ def main() -> None:
                 case = Case(
                     title=f"Created case {i}",
                     folder=("Bench", "Created"),
+                    description=f"Case {i} checks *one* thing",
+                    priority=Priority.HIGH,
+                    type=CaseType.REGRESSION,
                     steps=[Step(action=f"Do **{i}**.{s}", expected=f"- ok {s}") for s in range(3)],
                     tags=["bench"],
                 )

@@ -1,26 +1,32 @@
-"""TestPlanIt adapter over the real server's model API (0.11.x). Mapping decisions: see convert.py."""
+"""TestPlanIt adapter over the real server's model API (0.11.x). Mapping decisions: see convert.py and fields.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from adapters.base import Adapter, Capabilities, FieldLimits, SystemSettings, check_limits
-from adapters.testplanit import convert, richtext
+from adapters.testplanit import convert, fields, richtext
 from adapters.testplanit.client import TestPlanItClient
-from adapters.testplanit.query import CASE_INCLUDE, PLAN_INCLUDE, RESULT_INCLUDE, case_scope, connect, has_marker
+from adapters.testplanit.folders import FolderTree
+from adapters.testplanit.project import States, Templates, choose_template, project_states
+from adapters.testplanit.query import CASE_INCLUDE, PLAN_INCLUDE, case_scope, connect, has_marker
+from adapters.testplanit.results import ResultsMixin
 from adapters.testplanit.settings import TestPlanItSettings
-from bridge.errors import AuthError, CannotRepresent, NotFound, UniqueViolation, Unrepresentable, ValidationFailed
-from bridge.model import Case, Entity, Folder, Plan, PlanState, Result, Status
+from bridge.errors import AuthError, CannotRepresent, NotFound, Unrepresentable
+from bridge.model import Case, Entity, Folder, Plan, PlanState
 from mappings.valuemaps import ValueMaps
 
 PAGE_SIZE = 500
+#: what every project holds; description, preconditions, priority, type and custom fields come with the
+#: project's template (connect narrows or widens per project)
+BASE_CASE_FIELDS = frozenset({"folder", "title", "steps", "tags", "automation_key", "estimate_seconds", "requirements"})
 
 
-class TestPlanItAdapter(Adapter):
+class TestPlanItAdapter(ResultsMixin, Adapter):
     __test__ = False
     kind = "testplanit"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -30,11 +36,7 @@ class TestPlanItAdapter(Adapter):
         read_results=True,
         plan_runs=False,
         limits=FieldLimits(),
-        # description, preconditions, priority, type and custom fields live in template case fields, which
-        # the adapter does not write: jobs do not merge them with this side
-        case_fields=frozenset(
-            {"folder", "title", "steps", "tags", "automation_key", "estimate_seconds", "requirements"}
-        ),
+        case_fields=BASE_CASE_FIELDS,
         # a plan is a test run: no dates, no owner
         plan_fields=frozenset({"name", "description", "milestone", "state"}),
     )
@@ -45,7 +47,7 @@ class TestPlanItAdapter(Adapter):
         self.tpi_settings = settings
         self._client: TestPlanItClient | None = None
         self._lock = threading.RLock()
-        self._folders: dict[int, dict[str, Any]] | None = None
+        self._tree: FolderTree | None = None
         self._milestones: dict[int, str] | None = None
         # issue (requirement) name -> id, filled as names are resolved: a migration links the same few
         # requirements to thousands of cases, and one lookup per case was a fifth of all its requests.
@@ -54,10 +56,12 @@ class TestPlanItAdapter(Adapter):
         self.user_id = ""
         self.project_id = 0
         self.repository_id = 0
-        self.root_folder_id = 0
-        self.template_id = 0
-        self.case_state_id = 0
-        self.run_state_id = 0
+        self.templates = Templates(0, None, {})
+        #: the fields of each template assigned to the project, in normalized terms (a case is read and
+        #: written with its own template's); new cases get ``self.templates.chosen_id``'s
+        self.field_maps: dict[int, fields.FieldMap] = {}
+        self._case_templates: dict[str, int] = {}  # case id -> template id, as last read
+        self.states = States(0, 0, None, {})
         self.statuses: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -104,31 +108,16 @@ class TestPlanItAdapter(Adapter):
         if not repo:
             raise NotFound(f"project {self.project_id} has no active repository", system=self.name)
         self.repository_id = repo["id"]
-        root = self.client.read(
-            "repositoryFolders",
-            "findFirst",
-            {"where": self._folder_scope(parentId=None), "select": {"id": True}, "orderBy": {"id": "asc"}},
-        )
-        if not root:
-            raise NotFound(f"project {self.project_id} has no root folder", system=self.name)
-        self.root_folder_id = root["id"]
-        template = self.client.read(
-            "templates", "findFirst", {"where": {"isDeleted": False, "isDefault": True}, "select": {"id": True}}
-        )
-        if not template:
-            raise NotFound("no default case template", system=self.name)
-        self.template_id = template["id"]
-        flows = self.client.read(
-            "workflows",
-            "findMany",
-            {
-                "where": {"scope": {"in": ["CASES", "RUNS"]}, "isDeleted": False},
-                "select": {"id": True, "scope": True, "isDefault": True},
-                "orderBy": {"order": "asc"},
-            },
-        )
-        self.case_state_id = self._default_flow(flows, "CASES")
-        self.run_state_id = self._default_flow(flows, "RUNS")
+        self._tree = FolderTree(self.client, self.project_id, self.repository_id)
+        self.templates = choose_template(self.client, self.project_id, settings.template, system=self.name)
+        source = f"systems.{self.name}."
+        self.field_maps = {
+            tid: fields.FieldMap.build(
+                t, settings.case_fields if tid == self.templates.chosen_id else {}, source=source
+            )
+            for tid, t in self.templates.assigned.items()
+        }
+        self.states = project_states(self.client, self.project_id, system=self.name)
         self.statuses = self.client.read(
             "status",
             "findMany",
@@ -144,12 +133,12 @@ class TestPlanItAdapter(Adapter):
                 },
             },
         )
-
-    def _default_flow(self, flows: list[dict[str, Any]], scope: str) -> int:
-        mine = [f for f in flows if f["scope"] == scope]
-        if not mine:
-            raise NotFound(f"no {scope.lower()} workflow states", system=self.name)
-        return int(next((f for f in mine if f["isDefault"]), mine[0])["id"])
+        chosen = self.field_map()
+        held = set(chosen.standard) | ({"custom"} if chosen.custom else set()) if chosen else set()
+        # an instance attribute: what this project's template holds is what jobs merge with this side
+        self.capabilities = dataclasses.replace(  # type: ignore[misc]
+            self.capabilities, case_fields=BASE_CASE_FIELDS | held
+        )
 
     def close(self) -> None:
         if self._client is not None:
@@ -157,83 +146,50 @@ class TestPlanItAdapter(Adapter):
             self._client = None
 
     def describe(self) -> str:
-        return f"{self.name} (testplanit project {self.project_id or self.tpi_settings.project} at {self.settings.url})"
+        text = f"{self.name} (testplanit project {self.project_id or self.tpi_settings.project} at {self.settings.url}"
+        chosen = self.templates.chosen
+        return text + (f", template {chosen.name!r})" if chosen else ", no template assigned)")
+
+    def field_map(self, template_id: int | None = None) -> fields.FieldMap | None:
+        """The fields of ``template_id`` (default: the template new cases get), None when not assigned."""
+        return self.field_maps.get(self.templates.chosen_id if template_id is None else template_id)
 
     # -------------------------------------------------------------------------------------------- folders
-    def _folder_scope(self, **extra: Any) -> dict[str, Any]:
-        return {"projectId": self.project_id, "repositoryId": self.repository_id, "isDeleted": False, **extra}
-
-    def _folder_rows(self) -> dict[int, dict[str, Any]]:
-        with self._lock:
-            if self._folders is None:
-                rows: dict[int, dict[str, Any]] = {}
-                for page in self.client.pages(
-                    "repositoryFolders",
-                    {"where": self._folder_scope(), "select": {"id": True, "name": True, "parentId": True}},
-                    page_size=PAGE_SIZE * 4,
-                ):
-                    rows.update({r["id"]: r for r in page})
-                self._folders = rows
-            return self._folders
-
-    def _paths(self) -> dict[int, tuple[str, ...]]:
-        with self._lock:
-            return convert.folder_paths(self._folder_rows().values())
+    @property
+    def tree(self) -> FolderTree:
+        if self._tree is None:
+            raise RuntimeError("call connect() first")
+        return self._tree
 
     def iter_folders(self) -> Iterator[Folder]:
-        yield from convert.folders_from_native(self._folder_rows().values())
+        yield from self.tree.folders()
 
     def ensure_folder(self, path: Sequence[str]) -> str:
-        with self._lock:
-            rows = self._folder_rows()
-            parent = self.root_folder_id
-            for name in Folder(path=tuple(path)).path:
-                child = next((r for r in rows.values() if r.get("parentId") == parent and r["name"] == name), None)
-                if child is None:
-                    child = self._create_folder(parent, name)
-                    rows[child["id"]] = child
-                parent = child["id"]
-            return str(parent)
+        return str(self.tree.ensure(path))
 
-    def _create_folder(self, parent: int, name: str) -> dict[str, Any]:
-        select = {"id": True, "name": True, "parentId": True}
-        try:
-            return dict(
-                self.client.create(
-                    "repositoryFolders",
-                    {
-                        "data": {
-                            "name": name,
-                            "project": connect(self.project_id),
-                            "repository": connect(self.repository_id),
-                            "parent": connect(parent),
-                        },
-                        "select": select,
-                    },
-                )
-            )
-        except UniqueViolation:
-            # someone else created it since we read the tree: use theirs
-            found = self.client.read(
-                "repositoryFolders",
-                "findFirst",
-                {"where": self._folder_scope(parentId=parent, name=name), "select": select},
-            )
-            if not found:
-                raise
-            return dict(found)
+    def _case_folder(self, case: Case) -> int:
+        # every case sits in a folder: one that has none goes to a top-level folder of its own
+        return self.tree.ensure(case.folder or (self.tpi_settings.unfiled_folder,))
 
     # ---------------------------------------------------------------------------------------------- cases
+    def _to_case(self, row: dict[str, Any], paths: dict[int, tuple[str, ...]]) -> Case:
+        self._case_templates[str(row["id"])] = int(row["templateId"])
+        fmap = self.field_map(row.get("templateId"))
+        values = fields.read_case_values(fmap, row.get("caseFieldValues") or [], self.value_maps) if fmap else None
+        return convert.case_from_native(row, paths, values)
+
     def iter_cases(self, *, since: datetime | None = None) -> Iterator[Case]:
         # no updatedAt on the server: every read is full; the engine compares content hashes
-        paths = self._paths()
+        paths = self.tree.paths()
         args = {"where": case_scope(self.project_id, self.repository_id), "include": CASE_INCLUDE}
         for page in self.client.pages("repositoryCases", args, page_size=PAGE_SIZE):
             for row in page:
-                yield convert.case_from_native(row, paths)
+                yield self._to_case(row, paths)
 
-    def _find_case(self, where: dict[str, Any]) -> dict[str, Any] | None:
+    def _find_case(self, where: dict[str, Any], *, live: bool = True) -> dict[str, Any] | None:
         scope = case_scope(self.project_id, self.repository_id)
+        if not live:  # soft-deleted and archived rows too (restoring one)
+            scope = {k: v for k, v in scope.items() if k not in ("isDeleted", "isArchived")}
         row = self.client.read("repositoryCases", "findFirst", {"where": {**scope, **where}, "include": CASE_INCLUDE})
         return dict(row) if row else None
 
@@ -241,26 +197,28 @@ class TestPlanItAdapter(Adapter):
         if not case_id.isdigit():
             return None
         row = self._find_case({"id": int(case_id)})
-        return convert.case_from_native(row, self._paths()) if row else None
+        return self._to_case(row, self.tree.paths()) if row else None
 
     def find_case_by_marker(self, marker: str) -> Case | None:
         row = self._find_case(has_marker(marker))
-        return convert.case_from_native(row, self._paths()) if row else None
+        return self._to_case(row, self.tree.paths()) if row else None
 
     def check_case(self, case: Case) -> list[Unrepresentable]:
+        # a case read from this side is checked against its own template's fields, a new one against the
+        # template new cases get
+        template_id = self._case_templates.get(case.id) if case.id else None
+        return self._problems(case, self.field_map(template_id), case.id or case.title)
+
+    def _problems(
+        self, case: Case, fmap: fields.FieldMap | None, ref: str, stored: dict[int, Any] | None = None
+    ) -> list[Unrepresentable]:
+        """What of ``case`` the template ``fmap`` cannot hold. ``stored``: field id -> value the case has now
+        (a required field not being written keeps its value)."""
         problems = check_limits(case, self.capabilities.limits)
-        ref = case.id or case.title
-        why = "TestPlanIt keeps it in template case fields, which the bridge does not write"
-        for field_name in ("description", "preconditions"):
-            value = getattr(case, field_name)
-            if value:
-                problems.append(Unrepresentable("case", ref, field_name, why, value))
-        for field_name in ("priority", "type"):
-            value = getattr(case, field_name)
-            if value is not None:
-                problems.append(Unrepresentable("case", ref, field_name, why, value))
-        if case.custom:
-            problems.append(Unrepresentable("case", ref, "custom", why, case.custom))
+        problems += self._unheld(case, fmap, ref)
+        if fmap is not None:
+            values, wrong = fields.wanted_values(fmap, case, self.value_maps, ref)
+            problems += wrong + fields.missing_required(fmap, values, ref, stored=stored)[1]
         for tag in case.tags:
             if tag.startswith(convert.MARKER_PREFIX):
                 problems.append(
@@ -270,48 +228,104 @@ class TestPlanItAdapter(Adapter):
             problems.append(Unrepresentable("case", ref, "estimate_seconds", "negative", case.estimate_seconds))
         return problems
 
+    def _unheld(self, case: Case, fmap: fields.FieldMap | None, ref: str) -> list[Unrepresentable]:
+        """Non-empty description, preconditions, priority, type (and custom values) the template has no field for."""
+        template = fmap.template.name if fmap else None
+        why = (
+            f"template {template!r} has no field for it (name one in systems.{self.name}.case_fields)"
+            if template
+            else "the project has no case template assigned, so it holds no template fields"
+        )
+        problems = []
+        for name in fields.STANDARD:
+            value = getattr(case, name)
+            if value not in (None, "") and (fmap is None or name not in fmap.standard):
+                problems.append(Unrepresentable("case", ref, name, why, value))
+        if fmap is None and any(v not in (None, "", []) for v in case.custom.values()):
+            problems.append(Unrepresentable("case", ref, "custom", why, case.custom))
+        return problems
+
     def create_case(self, case: Case, *, marker: str) -> Case:
         problems = self.check_case(case)
         if problems:
             raise CannotRepresent(problems)
-        folder_id = int(self.ensure_folder(case.folder))
         data: dict[str, Any] = {
             **convert.case_scalars(case),
             "source": "API",
             "automated": case.automation_key is not None,
             "project": connect(self.project_id),
             "repository": connect(self.repository_id),
-            "folder": connect(folder_id),
-            "template": connect(self.template_id),
-            "state": connect(self.case_state_id),
+            "folder": connect(self._case_folder(case)),
+            "template": connect(self.templates.chosen_id),
+            "state": connect(self.states.case_default),
             "tags": {"connectOrCreate": convert.tag_ops([*case.tags, convert.MARKER_PREFIX + marker])},
         }
+        fmap = self.field_map()
+        if fmap is not None:
+            values, _ = fields.wanted_values(fmap, case, self.value_maps, case.title)
+            values.update(fields.missing_required(fmap, values, case.title)[0])
+            rows = [{"field": connect(fid), "value": v} for fid, v in values.items() if v is not None]
+            if rows:  # the case and its values in one nested create, not a request per field
+                data["caseFieldValues"] = {"create": rows}
         if case.steps:
             data["steps"] = {"create": [convert.step_to_native(s, i) for i, s in enumerate(case.steps)]}
         if case.requirements:
             data["issues"] = {"connect": [{"id": i} for i in self._issue_ids(case.requirements).values()]}
         row = self.client.create("repositoryCases", {"data": data, "include": CASE_INCLUDE})
-        return convert.case_from_native(row, self._paths())
+        return self._to_case(row, self.tree.paths())
 
     def update_case(self, case_id: str, case: Case) -> Case:
-        problems = self.check_case(case)
-        if problems:
-            raise CannotRepresent(problems)
         current = self._find_case({"id": int(case_id)}) if case_id.isdigit() else None
         if current is None:
             raise NotFound(f"case {case_id} not found", system=self.name)
-        folder_id = int(self.ensure_folder(case.folder))
-        data: dict[str, Any] = {**convert.case_scalars(case), "folder": connect(folder_id)}
+        return self._write_case(current, case, {})
+
+    def restore_case(self, case_id: str, case: Case, *, marker: str) -> Case | None:
+        """Un-delete the soft-deleted (or archived) case and give it ``case``'s content, in one update.
+
+        Creating it again would collide with the deleted row's unique key (400 P2002 on the real server) and
+        leave a second row. Fields left unset on ``case`` (pydantic's ``model_fields_set``: the other side has
+        no place for them) keep the deleted row's values. None when the row is gone for good.
+        """
+        current = self._find_case({"id": int(case_id)}, live=False) if case_id.isdigit() else None
+        if current is None:
+            return None
+        old = self._to_case(current, self.tree.paths())
+        kept = {name: getattr(old, name) for name in Case.content_fields() if name not in case.model_fields_set}
+        custom = {**old.custom, **case.custom} if "custom" in case.model_fields_set else old.custom
+        restored = Case.model_validate({**case.model_dump(), **kept, "custom": custom})
+        stale = [t["name"] for t in current.get("tags") or [] if t["name"].startswith(convert.MARKER_PREFIX)]
+        tags = {"connectOrCreate": convert.tag_ops([convert.MARKER_PREFIX + marker])}
+        if stale:
+            tags["disconnect"] = [{"name": n} for n in stale]
+        return self._write_case(current, restored, {"isDeleted": False, "isArchived": False}, marker_tags=tags)
+
+    def _write_case(
+        self, current: dict[str, Any], case: Case, extra: dict[str, Any], *, marker_tags: dict[str, Any] | None = None
+    ) -> Case:
+        """One update of ``current`` (a row read with CASE_INCLUDE): scalars, folder, steps, tags, issues and
+        field values, the values by row id (the server has no unique (case, field) to upsert on)."""
+        ref = str(current["id"])
+        fmap = self.field_map(current.get("templateId"))
+        rows = current.get("caseFieldValues") or []
+        stored = {fid: row.get("value") for fid, row in fields.first_rows(rows).items()}
+        problems = self._problems(case, fmap, ref, stored)
+        if problems:
+            raise CannotRepresent(problems)
+        value_ops = self._value_ops(fmap, case, rows, ref) if fmap is not None else {}
+        data: dict[str, Any] = {**convert.case_scalars(case), "folder": connect(self._case_folder(case)), **extra}
         steps = self._step_ops(current.get("steps") or [], case)
         if steps:
             data["steps"] = steps
+        if value_ops:
+            data["caseFieldValues"] = value_ops
         have = {t["name"] for t in current.get("tags") or [] if not t["name"].startswith(convert.MARKER_PREFIX)}
         want = set(case.tags)
-        tags: dict[str, Any] = {}
+        tags: dict[str, Any] = dict(marker_tags or {})
         if have - want:
-            tags["disconnect"] = [{"name": n} for n in sorted(have - want)]
+            tags["disconnect"] = [*tags.get("disconnect", []), *({"name": n} for n in sorted(have - want))]
         if want - have:
-            tags["connectOrCreate"] = convert.tag_ops(want - have)
+            tags["connectOrCreate"] = [*tags.get("connectOrCreate", []), *convert.tag_ops(want - have)]
         if tags:
             data["tags"] = tags
         have_issues = {i["name"]: i["id"] for i in current.get("issues") or []}
@@ -319,9 +333,32 @@ class TestPlanItAdapter(Adapter):
             wanted = self._issue_ids(case.requirements) if case.requirements else {}
             data["issues"] = {"set": [{"id": i} for i in wanted.values()]}
         row = self.client.update(
-            "repositoryCases", {"where": {"id": int(case_id)}, "data": data, "include": CASE_INCLUDE}
+            "repositoryCases", {"where": {"id": current["id"]}, "data": data, "include": CASE_INCLUDE}
         )
-        return convert.case_from_native(row, self._paths())
+        return self._to_case(row, self.tree.paths())
+
+    def _value_ops(self, fmap: fields.FieldMap, case: Case, rows: list[dict[str, Any]], ref: str) -> dict[str, Any]:
+        """Nested caseFieldValues writes for the fields whose value changes: the existing row updated by id,
+        a missing row created (never a request per field)."""
+        stored = fields.first_rows(rows)
+        values, _ = fields.wanted_values(fmap, case, self.value_maps, ref)
+        by_id = fmap.by_id()
+        updates, creates = [], []
+        for fid, value in values.items():
+            row = stored.get(fid)
+            if row is not None:
+                key, f = by_id[fid]
+                # compared as the UI shows them: a re-serialized document is no change
+                if not fields.same_value(key, f, row.get("value"), value, self.value_maps):
+                    updates.append({"where": {"id": row["id"]}, "data": {"value": value}})
+            elif value is not None:
+                creates.append({"field": connect(fid), "value": value})
+        ops: dict[str, Any] = {}
+        if updates:
+            ops["update"] = updates
+        if creates:
+            ops["create"] = creates
+        return ops
 
     def _step_ops(self, live: list[dict[str, Any]], case: Case) -> dict[str, Any]:
         """Nested step writes: rewrite changed steps in place, add new ones, soft-delete the surplus.
@@ -471,24 +508,39 @@ class TestPlanItAdapter(Adapter):
                 problems.append(Unrepresentable("plan", ref, "runs.case_ids", "not a TestPlanIt case id", cid))
         return problems
 
-    def _plan_data(self, plan: Plan) -> dict[str, Any]:
+    def _plan_data(self, plan: Plan, current_state: int | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "name": plan.name,
-            # Prisma refuses a plain null for a Json column; an empty document reads back as "" all the same
+            # the editor's empty document rather than null: the UI shows an empty note either way
             "note": richtext.from_canonical(plan.description),
             "isCompleted": plan.state == PlanState.COMPLETED,
         }
         data["completedAt"] = datetime.now(UTC).isoformat() if data["isCompleted"] else None
+        state = self._run_state(data["isCompleted"], current_state)
+        if state is not None and state != current_state:
+            data["state"] = connect(state)
         return data
+
+    def _run_state(self, completed: bool, current: int | None) -> int | None:
+        """The workflow state a run should be in: completing one sets a DONE-type state of the project (as the
+        UI's complete dialog does); reopening a run that is in a DONE state puts it back to the default.
+        A run's other states (In Progress, Under Review) are people's to set and are left alone."""
+        states = self.states
+        in_done = current is not None and states.run_types.get(current) == "DONE"
+        if completed:
+            return current if in_done else states.run_done
+        if current is None or in_done:
+            return states.run_default
+        return current
 
     def create_plan(self, plan: Plan, *, marker: str) -> Plan:
         problems = self.check_plan(plan)
         if problems:
             raise CannotRepresent(problems)
         data = self._plan_data(plan)
+        data.setdefault("state", connect(self.states.run_default))
         data.update(
             project=connect(self.project_id),
-            state=connect(self.run_state_id),
             tags={"connectOrCreate": convert.tag_ops([convert.MARKER_PREFIX + marker])},
         )
         if plan.milestone:
@@ -507,7 +559,7 @@ class TestPlanItAdapter(Adapter):
         current = self._find_plan({"id": int(plan_id)}) if plan_id.isdigit() else None
         if current is None:
             raise NotFound(f"plan {plan_id} not found", system=self.name)
-        data = self._plan_data(plan)
+        data = self._plan_data(plan, current.get("stateId"))
         if current.get("isCompleted") and data["isCompleted"]:
             data.pop("completedAt")  # keep the original completion time
         data["milestone"] = connect(self._milestone_id(plan.milestone)) if plan.milestone else {"disconnect": True}
@@ -534,169 +586,3 @@ class TestPlanItAdapter(Adapter):
         self.client.update(
             "testRuns", {"where": {"id": int(plan_id)}, "data": {"isDeleted": True}, "select": {"id": True}}
         )
-
-    # -------------------------------------------------------------------------------------------- results
-    def normal_status(self, status_id: int) -> Status:
-        row = next((s for s in self.statuses if s["id"] == status_id), None)
-        if row is None:
-            return Status.UNTESTED
-        names = [row["systemName"], *[a.strip() for a in (row.get("aliases") or "").split(",") if a.strip()]]
-        for name in names:
-            normal = self.value_maps.normal("status", name)
-            if normal:
-                return Status(normal)
-        # a custom status nobody mapped: its flags say what it means
-        return Status.PASSED if row.get("isSuccess") else Status.FAILED if row.get("isFailure") else Status.UNTESTED
-
-    def native_status(self, status: Status) -> dict[str, Any]:
-        native = self.value_maps.native("status", status.value)
-        for row in self.statuses:
-            aliases = [a.strip() for a in (row.get("aliases") or "").split(",")]
-            if native and (row["systemName"] == native or native in aliases):
-                return row
-        raise CannotRepresent(
-            [Unrepresentable("result", "", "status", f"no enabled TestPlanIt status for {status.value!r}", status)]
-        )
-
-    def iter_results(self, *, plan_id: str | None = None, since: datetime | None = None) -> Iterator[Result]:
-        where: dict[str, Any] = {"isDeleted": False}
-        if plan_id is not None:
-            where["testRunId"] = int(plan_id)
-        else:
-            where["testRun"] = {"projectId": self.project_id, "isDeleted": False}
-        if since is not None:
-            stamp = since if since.tzinfo else since.replace(tzinfo=UTC)
-            where["executedAt"] = {"gte": stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")}
-        for page in self.client.pages(
-            "testRunResults", {"where": where, "include": RESULT_INCLUDE}, page_size=PAGE_SIZE
-        ):
-            for row in page:
-                yield convert.result_from_native(row, self.normal_status(row["statusId"]))
-
-    def add_results(self, results: Sequence[Result]) -> list[Result]:
-        """Store results with createMany (one request for the batch) and read their ids back.
-
-        createMany answers only a count, so the ids come from one read of our own rows newer than the highest
-        id before the write, matched in order (one INSERT numbers its rows in order). Results with defects need
-        the issue links, which createMany cannot write: those go one create each. ``result.marker`` is not
-        stored (results have no field the bridge can own and query cheaply).
-        """
-        if not results:
-            return []
-        for r in results:
-            if not r.plan_id or not r.plan_id.isdigit() or not r.case_id.isdigit():
-                raise ValidationFailed(f"result for case {r.case_id!r} needs a TestPlanIt plan_id", system=self.name)
-        statuses = [self.native_status(r.status) for r in results]
-        run_case = self._run_cases({(int(r.plan_id), int(r.case_id)) for r in results})  # type: ignore[arg-type]
-        last = self.client.read("testRunResults", "findFirst", {"orderBy": {"id": "desc"}, "select": {"id": True}})
-        last_id = last["id"] if last else 0
-        rows: list[dict[str, Any]] = []
-        for r, status in zip(results, statuses, strict=True):
-            row: dict[str, Any] = {
-                "testRunId": int(r.plan_id),  # type: ignore[arg-type]
-                "testRunCaseId": run_case[(int(r.plan_id), int(r.case_id))],  # type: ignore[arg-type]
-                "statusId": status["id"],
-                "executedById": self.user_id,
-            }
-            if r.elapsed_seconds is not None:
-                row["elapsed"] = round(r.elapsed_seconds)  # whole seconds, as the UI shows them
-            if r.comment:
-                row["notes"] = richtext.from_canonical(r.comment)
-            if r.executed_at is not None:
-                stamp = r.executed_at if r.executed_at.tzinfo else r.executed_at.replace(tzinfo=UTC)
-                row["executedAt"] = stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
-            rows.append(row)
-        ids: dict[int, int] = {}
-        bulk = [i for i, r in enumerate(results) if not r.defects]
-        if bulk:
-            self.client.create("testRunResults", {"data": [rows[i] for i in bulk]}, op="createMany")
-            stored = self.client.read(
-                "testRunResults",
-                "findMany",
-                {
-                    "where": {
-                        "id": {"gt": last_id},
-                        "executedById": self.user_id,
-                        "testRunCaseId": {"in": sorted({rows[i]["testRunCaseId"] for i in bulk})},
-                    },
-                    "orderBy": {"id": "asc"},
-                    "select": {"id": True, "testRunCaseId": True, "statusId": True},
-                },
-            )
-            pending = list(bulk)
-            for got in stored or []:
-                if pending and (got["testRunCaseId"], got["statusId"]) == (
-                    rows[pending[0]]["testRunCaseId"],
-                    rows[pending[0]]["statusId"],
-                ):
-                    ids[pending.pop(0)] = got["id"]
-            if pending:
-                raise ValidationFailed(f"{len(pending)} results were not found after createMany", system=self.name)
-        for i, r in enumerate(results):
-            if r.defects:
-                issue_ids = self._issue_ids(r.defects)
-                data = {
-                    k: v
-                    for k, v in rows[i].items()
-                    if k not in ("testRunId", "testRunCaseId", "statusId", "executedById")
-                }
-                data.update(
-                    testRun=connect(rows[i]["testRunId"]),
-                    testRunCase=connect(rows[i]["testRunCaseId"]),
-                    status=connect(rows[i]["statusId"]),
-                    issues={"connect": [{"id": n} for n in issue_ids.values()]},
-                )
-                ids[i] = self.client.create("testRunResults", {"data": data, "select": {"id": True}})["id"]
-        self._set_latest_status(rows, statuses)
-        return [r.model_copy(update={"id": str(ids[i])}) for i, r in enumerate(results)]
-
-    def _run_cases(self, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
-        """testRunCases ids for (run, case) pairs, adding the cases a run does not hold yet."""
-
-        def read() -> dict[tuple[int, int], int]:
-            rows = self.client.read(
-                "testRunCases",
-                "findMany",
-                {
-                    "where": {
-                        "testRunId": {"in": sorted({p[0] for p in pairs})},
-                        "repositoryCaseId": {"in": sorted({p[1] for p in pairs})},
-                    },
-                    "select": {"id": True, "testRunId": True, "repositoryCaseId": True},
-                },
-            )
-            return {(r["testRunId"], r["repositoryCaseId"]): r["id"] for r in rows or []}
-
-        found = read()
-        missing = sorted(pairs - set(found))
-        if missing:
-            self.client.create(
-                "testRunCases",
-                {
-                    "data": [{"testRunId": run, "repositoryCaseId": case} for run, case in missing],
-                    "skipDuplicates": True,
-                },
-                op="createMany",
-            )
-            found = read()
-        return found
-
-    def _set_latest_status(self, rows: list[dict[str, Any]], statuses: list[dict[str, Any]]) -> None:
-        """The run case shows its latest result's status (as the UI sets it): one updateMany per status."""
-        latest: dict[int, dict[str, Any]] = {}
-        for row, status in zip(rows, statuses, strict=True):
-            latest[row["testRunCaseId"]] = status
-        groups: dict[int, list[int]] = defaultdict(list)
-        for run_case_id, status in latest.items():
-            groups[status["id"]].append(run_case_id)
-        for status_id, run_case_ids in sorted(groups.items()):
-            status = next(s for s in self.statuses if s["id"] == status_id)
-            self.client.update(
-                "testRunCases",
-                {
-                    "where": {"id": {"in": sorted(run_case_ids)}},
-                    "data": {"statusId": status_id, "isCompleted": bool(status.get("isCompleted"))},
-                },
-                op="updateMany",
-                idempotent=True,
-            )

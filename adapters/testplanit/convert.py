@@ -2,12 +2,12 @@
 
 Mapping decisions (TestPlanIt 0.11, model API):
 
-- Folder = ``repositoryFolders`` path below the repository's root folder (the root itself is ``()``).
+- Folder = ``repositoryFolders`` path: the chain of names from a top-level folder (``parentId: null``) down;
+  there is no root folder.
 - Case = ``repositoryCases``: ``name`` -> title, ``steps`` (TipTap ``step``/``expectedResult``) -> steps,
   ``tags`` -> tags, ``className`` -> automation_key, ``estimate`` (seconds) -> estimate_seconds,
-  linked ``issues`` (by name) -> requirements. Description, preconditions, priority and type live in
-  template-specific case fields on TestPlanIt; the bridge does not write those, so non-empty values are reported
-  by ``check_case`` as Unrepresentable instead of being dropped.
+  linked ``issues`` (by name) -> requirements. Description, preconditions, priority, type and custom fields
+  live in the template's case fields: see fields.py.
 - Marker: a tag ``tpb:<marker>`` on the case (and on the run for plans). Tags are the one field the bridge can own
   without taking one a person uses (``className`` is the automation key and part of the case's unique key), they
   are written in the same request as the case (``connectOrCreate``) and can be queried in one request
@@ -35,7 +35,10 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def folder_paths(rows: Iterable[Mapping[str, Any]]) -> dict[int, tuple[str, ...]]:
-    """Each folder id -> its path of names below the root (root folders map to ``()``)."""
+    """Each folder id -> its path: the chain of names from its top-level folder (``parentId: null``) down.
+
+    There is no root folder: a project made in the UI has none, and usually several top-level folders.
+    """
     by_id = {r["id"]: r for r in rows}
     paths: dict[int, tuple[str, ...]] = {}
 
@@ -43,8 +46,10 @@ def folder_paths(rows: Iterable[Mapping[str, Any]]) -> dict[int, tuple[str, ...]
         if fid in paths:
             return paths[fid]
         row = by_id.get(fid)
-        if row is None or row.get("parentId") is None or fid in seen:
+        if row is None or fid in seen:
             result: tuple[str, ...] = ()
+        elif row.get("parentId") is None:
+            result = (row["name"],)
         else:
             result = path(row["parentId"], seen | {fid}) + (row["name"],)
         paths[fid] = result
@@ -56,9 +61,10 @@ def folder_paths(rows: Iterable[Mapping[str, Any]]) -> dict[int, tuple[str, ...]
 
 
 def folders_from_native(rows: Iterable[Mapping[str, Any]]) -> list[Folder]:
+    """The live folders with their paths (``rows`` may hold soft-deleted ones: their names still make paths)."""
     rows = list(rows)
     paths = folder_paths(rows)
-    return [Folder(id=str(r["id"]), path=paths[r["id"]]) for r in rows if paths.get(r["id"])]
+    return [Folder(id=str(r["id"]), path=paths[r["id"]]) for r in rows if paths.get(r["id"]) and not r.get("isDeleted")]
 
 
 def marker_of(tag_names: Iterable[str]) -> str | None:
@@ -82,9 +88,14 @@ def step_to_native(step: Step, order: int) -> dict[str, Any]:
     }
 
 
-def case_from_native(row: Mapping[str, Any], paths: Mapping[int, tuple[str, ...]]) -> Case:
+def case_from_native(
+    row: Mapping[str, Any], paths: Mapping[int, tuple[str, ...]], field_values: Mapping[str, Any] | None = None
+) -> Case:
+    """``field_values``: description, preconditions, priority, type and custom read from the case's template
+    fields (:func:`adapters.testplanit.fields.read_case_values`)."""
     tags = [t["name"] for t in row.get("tags") or []]
     return Case(
+        **(field_values or {}),
         id=str(row["id"]),
         marker=marker_of(tags),
         created_at=parse_time(row.get("createdAt")),

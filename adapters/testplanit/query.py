@@ -11,6 +11,7 @@ CASE_INCLUDE: dict[str, Any] = {
     "steps": {"where": {"isDeleted": False}, "orderBy": {"order": "asc"}},
     "tags": {"select": {"id": True, "name": True}},
     "issues": {"select": {"id": True, "name": True, "isDeleted": True}},
+    "caseFieldValues": {"select": {"id": True, "fieldId": True, "value": True}, "orderBy": {"id": "asc"}},
 }
 
 PLAN_INCLUDE: dict[str, Any] = {

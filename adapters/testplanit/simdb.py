@@ -205,7 +205,7 @@ class Database:
         if "id" in values and values["id"] is not None:
             row_id = values["id"]
         else:
-            row_id = next(self.sequences[model]) if mdef.id_kind == "int" else cuid()
+            row_id = cuid() if mdef.id_kind == "cuid" else next(self.sequences[model])
         row = {"id": row_id, **row}
         self._check_unique(model, op, row, None)
         self.tables[model][row_id] = row
@@ -259,13 +259,8 @@ class Database:
     def _coerce(self, model: str, op: str, name: str, value: Any) -> Any:
         fdef = MODELS[model].fields[name]
         if value is None:
-            if fdef.kind == "json":  # Prisma wants DbNull/JsonNull for a Json column, never a plain null
-                raise invalid(
-                    model,
-                    op,
-                    f"Argument `{name}`: Invalid value provided. Expected NullableJsonNullValueInput or "
-                    "InputJsonValue, provided null.",
-                )
+            # a plain null in a nullable Json column is stored as JSON null and read back as null (the real server,
+            # caseFieldValues.value); either way the answer shows null
             if not fdef.nullable:
                 raise invalid(model, op, f"Argument `{name}` must not be null.")
             return None
@@ -419,7 +414,8 @@ class Database:
         source = rows if rows is not None else self._prefilter(model, where)
         found = [r for r in source if self.matches(model, r, where, op)]
         order = args.get("orderBy")
-        keys = order if isinstance(order, list) else [order] if order else [{"id": "asc"}]
+        keys = order if isinstance(order, list) else [order] if order else []
+        found.sort(key=lambda r: _sort_key(r["id"]))  # by id unless ordered otherwise (composite ids: internal)
         for spec in reversed(keys):
             for name, direction in reversed(list(spec.items())):
                 if name not in MODELS[model].fields:
@@ -579,7 +575,13 @@ class Database:
         for action, arg in value.items():
             items = arg if isinstance(arg, list) else [arg]
             if action == "create":
-                for item in items:
+                # As the real server numbers them: items holding a relation write of their own (``field:
+                # {connect}``, ``fieldOption: {create}``) are inserted last first, scalar-only items (steps) in
+                # order (recorded: case field values and field options get descending ids, steps ascending)
+                nested = any(
+                    k in MODELS[rel.target].relations for item in items if isinstance(item, dict) for k in item
+                )
+                for item in reversed(items) if nested else items:
                     child = self.create(rel.target, item, auth, op, parent=fk_parent)
                     if rel.kind == "m2m":
                         self.link(model, rel, row["id"], child["id"])

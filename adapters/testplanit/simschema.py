@@ -42,6 +42,8 @@ class ModelDef:
     relations: dict[str, Relation] = field(default_factory=dict)
     #: unique keys (Postgres semantics: a key with a NULL in it never collides)
     uniques: list[tuple[str, ...]] = field(default_factory=list)
+    #: int: autoincrement; cuid: generated string; composite: no ``id`` column (the first unique key is the id;
+    #: the simulator numbers rows internally, never shows that number, and orders by it by default)
     id_kind: str = "int"
 
 
@@ -111,6 +113,8 @@ MODELS: dict[str, ModelDef] = {
                 many("repositoryCases", "repositoryCases", "projectId"),
                 many("testRuns", "testRuns", "projectId"),
                 many("milestones", "milestones", "projectId"),
+                many("assignedTemplates", "templateProjectAssignment", "projectId"),
+                many("assignedWorkflows", "projectWorkflowAssignment", "projectId"),
             ],
             [("name",)],
         ),
@@ -123,16 +127,141 @@ MODELS: dict[str, ModelDef] = {
         _model(
             "templates",
             "Templates",
-            "id:int templateName:str isEnabled:bool=true isDeleted:bool=false isDefault:bool=false",
-            [many("repositoryCases", "repositoryCases", "templateId")],
+            "id:int templateName:str isEnabled:bool isDeleted:bool=false isDefault:bool",
+            [
+                many("repositoryCases", "repositoryCases", "templateId"),
+                many("caseFields", "templateCaseAssignment", "templateId"),
+                many("resultFields", "templateResultAssignment", "templateId"),
+                many("projects", "templateProjectAssignment", "templateId"),
+            ],
             [("templateName",)],
+        ),
+        _model(
+            "caseFieldTypes",
+            "CaseFieldTypes",
+            "id:int type:str options:json?",
+            [many("caseFields", "caseFields", "typeId"), many("resultFields", "resultFields", "typeId")],
+        ),
+        *[
+            _model(
+                model,
+                prisma,
+                "id:int displayName:str systemName:str hint:str? typeId:int isEnabled:bool=true isDeleted:bool=false "
+                "isRequired:bool=false isRestricted:bool=false defaultValue:str? isChecked:bool? minValue:float? "
+                "maxValue:float? initialHeight:int?",
+                [
+                    one("type", "caseFieldTypes", "typeId"),
+                    many("fieldOptions", assignment, key),
+                    many("templates", template_assignment, key),
+                    many(values, values, "fieldId"),
+                ],
+                [("systemName",)],
+            )
+            for model, prisma, assignment, template_assignment, key, values in (
+                (
+                    "caseFields",
+                    "CaseFields",
+                    "caseFieldAssignment",
+                    "templateCaseAssignment",
+                    "caseFieldId",
+                    "caseFieldValues",
+                ),
+                (
+                    "resultFields",
+                    "ResultFields",
+                    "resultFieldAssignment",
+                    "templateResultAssignment",
+                    "resultFieldId",
+                    "resultFieldValues",
+                ),
+            )
+        ],
+        _model(
+            "fieldOptions",
+            "FieldOptions",
+            "id:int name:str iconId:int? isEnabled:bool=true isDeleted:bool=false iconColorId:int? "
+            "isDefault:bool=false order:int=0",
+            [
+                many("caseFields", "caseFieldAssignment", "fieldOptionId"),
+                many("resultFields", "resultFieldAssignment", "fieldOptionId"),
+            ],
+        ),
+        # join models with a composite id (no ``id`` column): a row is its key
+        _model(
+            "caseFieldAssignment",
+            "CaseFieldAssignment",
+            "fieldOptionId:int caseFieldId:int",
+            [one("fieldOption", "fieldOptions", "fieldOptionId"), one("caseField", "caseFields", "caseFieldId")],
+            [("fieldOptionId", "caseFieldId")],
+            id_kind="composite",
+        ),
+        _model(
+            "resultFieldAssignment",
+            "ResultFieldAssignment",
+            "fieldOptionId:int resultFieldId:int order:int=0",
+            [one("fieldOption", "fieldOptions", "fieldOptionId"), one("resultField", "resultFields", "resultFieldId")],
+            [("fieldOptionId", "resultFieldId")],
+            id_kind="composite",
+        ),
+        _model(
+            "templateCaseAssignment",
+            "TemplateCaseAssignment",
+            "caseFieldId:int templateId:int order:int=0",
+            [one("caseField", "caseFields", "caseFieldId"), one("template", "templates", "templateId")],
+            [("caseFieldId", "templateId")],
+            id_kind="composite",
+        ),
+        _model(
+            "templateResultAssignment",
+            "TemplateResultAssignment",
+            "resultFieldId:int templateId:int order:int=0",
+            [one("resultField", "resultFields", "resultFieldId"), one("template", "templates", "templateId")],
+            [("resultFieldId", "templateId")],
+            id_kind="composite",
+        ),
+        _model(
+            "templateProjectAssignment",
+            "TemplateProjectAssignment",
+            "templateId:int projectId:int",
+            [one("template", "templates", "templateId"), one("project", "projects", "projectId")],
+            [("templateId", "projectId")],
+            id_kind="composite",
+        ),
+        _model(
+            "projectWorkflowAssignment",
+            "ProjectWorkflowAssignment",
+            "workflowId:int projectId:int",
+            [one("workflow", "workflows", "workflowId"), one("project", "projects", "projectId")],
+            [("workflowId", "projectId")],
+            id_kind="composite",
+        ),
+        # no unique (testCaseId, fieldId): the real server stores two values for one field if asked to
+        _model(
+            "caseFieldValues",
+            "CaseFieldValues",
+            "id:int testCaseId:int fieldId:int value:json?",
+            [one("testCase", "repositoryCases", "testCaseId"), one("field", "caseFields", "fieldId")],
+        ),
+        _model(
+            "resultFieldValues",
+            "ResultFieldValues",
+            "id:int testCaseId:int? fieldId:int value:json? sessionResultsId:int? testRunResultsId:int?",
+            [
+                one("testCase", "repositoryCases", "testCaseId", nullable=True),
+                one("field", "resultFields", "fieldId"),
+                one("testRunResults", "testRunResults", "testRunResultsId", nullable=True),
+            ],
         ),
         _model(
             "workflows",
             "Workflows",
             "id:int order:int=0 name:str iconId:int=1 colorId:int=1 isEnabled:bool=true isDeleted:bool=false "
             "isDefault:bool=false workflowType:enum scope:enum",
-            [many("repositoryCases", "repositoryCases", "stateId"), many("testRuns", "testRuns", "stateId")],
+            [
+                many("repositoryCases", "repositoryCases", "stateId"),
+                many("testRuns", "testRuns", "stateId"),
+                many("projects", "projectWorkflowAssignment", "workflowId"),
+            ],
         ),
         _model(
             "status",
@@ -172,11 +301,25 @@ MODELS: dict[str, ModelDef] = {
                 one("state", "workflows", "stateId"),
                 one("creator", "user", "creatorId"),
                 many("steps", "steps", "testCaseId"),
+                many("repositoryCaseVersions", "repositoryCaseVersions", "repositoryCaseId"),
+                many("caseFieldValues", "caseFieldValues", "testCaseId"),
                 many("testRuns", "testRunCases", "repositoryCaseId"),
                 m2m("tags", "tags", "_RepositoryCasesToTags"),
                 m2m("issues", "issue", "_IssueToRepositoryCases"),
             ],
             [("projectId", "name", "className", "source")],
+        ),
+        # case history snapshots: written by the UI's own route (which refuses API tokens), never by a model
+        # API create/update, so over the API they are only ever read
+        _model(
+            "repositoryCaseVersions",
+            "RepositoryCaseVersions",
+            "id:int repositoryCaseId:int staticProjectId:int staticProjectName:str projectId:int repositoryId:int "
+            "folderId:int folderName:str templateId:int templateName:str name:str stateId:int stateName:str "
+            "estimate:int? forecastManual:int? forecastAutomated:float? order:int=0 createdAt:date=@now "
+            "creatorId:str creatorName:str automated:bool=false isArchived:bool=false isDeleted:bool=false "
+            "version:int=1 steps:json? tags:json? issues:json? links:json? attachments:json?",
+            [one("repositoryCase", "repositoryCases", "repositoryCaseId"), one("project", "projects", "projectId")],
         ),
         _model(
             "steps",
@@ -257,6 +400,7 @@ MODELS: dict[str, ModelDef] = {
                 one("testRunCase", "testRunCases", "testRunCaseId"),
                 one("status", "status", "statusId"),
                 one("executedBy", "user", "executedById"),
+                many("resultFieldValues", "resultFieldValues", "testRunResultsId"),
                 m2m("issues", "issue", "_IssueToTestRunResults"),
             ],
         ),
@@ -283,3 +427,18 @@ READ_OPS = frozenset({"findMany", "findFirst", "findUnique", "count", "aggregate
 POST_OPS = frozenset({"create", "createMany", "upsert"})
 PATCH_OPS = frozenset({"update", "updateMany"})
 DELETE_OPS = frozenset({"delete", "deleteMany"})
+
+#: operation -> the suffix of its arguments schema in the server's OpenAPI (``RepositoryCasesFindManyArgs``)
+ARGS_SCHEMAS = {
+    "findMany": "FindManyArgs",
+    "findFirst": "FindFirstArgs",
+    "findUnique": "FindUniqueArgs",
+    "count": "CountArgs",
+    "create": "CreateArgs",
+    "createMany": "CreateManyArgs",
+    "update": "UpdateArgs",
+    "updateMany": "UpdateManyArgs",
+    "upsert": "UpsertArgs",
+    "delete": "DeleteUniqueArgs",
+    "deleteMany": "DeleteManyArgs",
+}

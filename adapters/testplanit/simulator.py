@@ -8,9 +8,16 @@ Faithful to what the recorded transcript shows the real server doing (see tests/
 - reads are GET with ``?q=<JSON>`` only (other methods: 400), creates POST (201), updates PATCH/PUT, deletes
   DELETE with ``?q=`` (a body is ignored: 400 "where field is required");
 - answers are ``{"data": ..., "meta": {"serialization": ...}}`` with superjson meta naming Date paths;
-- errors are ``{"error": {"message", "prisma", "code", ...}}``: P2002 unique 400, P2025 404, policy 403.
+- errors are ``{"error": {"message", "prisma", "code", ...}}``: P2002 unique 400, P2025 404, policy 403;
+- request arguments are checked against the server's own input schemas (:mod:`.siminputs`): an enum value
+  outside the schema or a filter of the wrong type is Prisma's 400;
+- templates, case fields, field options and values, result fields and the project assignment models are
+  served as the real server stores them (FIELDS-NOTES); field values are not checked, as on the server;
+- soft-deleted rows keep their unique keys (a case created again collides: 400 P2002).
 
-Seeded data is deterministic for a seed; with no seed the project exists but is empty.
+What it starts with is :mod:`.simseed`'s: the server seed, then a project made in the UI (the default) or
+like the repo's seed data (``seed_style="repo"`` or a negative seed). Seeded data is deterministic for a
+seed; with no seed the project exists but holds no folder and no case.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import json
 import random
 import secrets
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,9 +37,9 @@ from starlette.routing import Route
 
 from adapters.simulation import ASGIApp, Faults, Simulator
 from adapters.testplanit.simdb import Database, PrismaError, Row, invalid, not_found
+from adapters.testplanit.siminputs import check_arguments
 from adapters.testplanit.simschema import DELETE_OPS, MODELS, PATCH_OPS, POST_OPS, READ_OPS, SERVED
-
-ADMIN_ID = "cmadmin0000000000000000a"
+from adapters.testplanit.simseed import ADMIN_ID, STYLES, Seeder
 
 
 class TestPlanItSimulator(Simulator):
@@ -50,16 +57,36 @@ class TestPlanItSimulator(Simulator):
         steps_per_case: int = 3,
         folders: int | None = None,
         project_name: str = "Demo Project",
+        seed_style: str | None = None,
     ) -> None:
+        """``seed_style`` "ui" (the default) or "repo" (see :mod:`adapters.testplanit.simseed`); a negative seed
+        selects "repo" too, so ``testplan-bridge simulate testplanit --seed -1`` serves the repo-style data."""
         super().__init__(seed=seed, faults=faults)
+        style = seed_style or ("repo" if seed is not None and seed < 0 else "ui")
+        if style not in STYLES:
+            raise ValueError(f"seed_style must be one of {', '.join(STYLES)}, not {style!r}")
+        self.seed_style = style
         self.db = Database()
         self.lock = threading.RLock()
         #: token -> (user id, may write)
         self.tokens: dict[str, tuple[str, bool]] = {}
         self.token = self.add_token(ADMIN_ID, name="bridge", email="admin@example.com")
-        self._baseline(project_name)
+        seeder = Seeder(self.db)
+        seeder.server()
+        self.template_id: int = seeder.template_id
+        self.field_ids = seeder.fields
+        self.option_ids = seeder.options
+        self.project_id, self.repository_id = seeder.project(project_name, style)
         if seed is not None or cases:
-            self._seed_data(random.Random(seed or 0), cases if cases is not None else 30, steps_per_case, folders)
+            seeder.data(
+                random.Random(abs(seed or 0)),
+                style,
+                self.project_id,
+                self.repository_id,
+                cases=cases if cases is not None else 30,
+                steps_per_case=steps_per_case,
+                folders=folders,
+            )
 
     # ------------------------------------------------------------------------------------ public setup
     def credentials(self) -> dict[str, Any]:
@@ -88,133 +115,6 @@ class TestPlanItSimulator(Simulator):
         with self.lock:
             return [dict(r) for r in self.db.tables[model].values()]
 
-    # ------------------------------------------------------------------------------------ seeding
-    def _baseline(self, project_name: str) -> None:
-        db = self.db
-        auth = ADMIN_ID
-        project = db.insert("projects", {"name": project_name}, auth=auth)
-        self.project_id: int = project["id"]
-        repo = db.insert("repositories", {"projectId": project["id"]})
-        self.repository_id: int = repo["id"]
-        root = db.insert(
-            "repositoryFolders", {"name": "Root", "projectId": project["id"], "repositoryId": repo["id"]}, auth=auth
-        )
-        self.root_folder_id: int = root["id"]
-        self.template_id: int = db.insert("templates", {"templateName": "Default Template", "isDefault": True})["id"]
-        # ids as on a fresh server: SESSIONS 1-5, RUNS 6-10, CASES 11-16
-        for scope, names in (
-            ("SESSIONS", ["New", "In Progress", "Under Review", "Done", "Rejected"]),
-            ("RUNS", ["New", "In Progress", "Under Review", "Done", "Rejected"]),
-            ("CASES", ["Draft", "Under Review", "Rejected", "Active", "Done", "Archived"]),
-        ):
-            for i, name in enumerate(names):
-                kind = (
-                    "NOT_STARTED" if i == 0 else "DONE" if name in ("Done", "Rejected", "Archived") else "IN_PROGRESS"
-                )
-                if scope == "CASES" and name == "Rejected":
-                    kind = "IN_PROGRESS"
-                db.insert(
-                    "workflows",
-                    {"name": name, "order": i, "isDefault": i == 0, "workflowType": kind, "scope": scope},
-                )
-        for i, (system, aliases, success, failure, completed) in enumerate(
-            [
-                ("untested", None, False, False, False),
-                ("passed", "ok,success", True, False, True),
-                ("failed", "failure", False, True, True),
-                ("retest", None, False, False, False),
-                ("blocked", None, False, False, False),
-                ("skipped", None, False, False, True),
-                ("exception", "error", False, True, True),
-            ]
-        ):
-            db.insert(
-                "status",
-                {
-                    "order": i,
-                    "name": system.capitalize(),
-                    "systemName": system,
-                    "aliases": aliases,
-                    "isSuccess": success,
-                    "isFailure": failure,
-                    "isCompleted": completed,
-                },
-            )
-        db.insert("milestoneTypes", {"name": "Sprint", "isDefault": True})
-
-    def _seed_data(self, rng: random.Random, n_cases: int, steps_per_case: int, n_folders: int | None) -> None:
-        db = self.db
-        base = {"projectId": self.project_id, "repositoryId": self.repository_id}
-        names = ["Authentication", "Payments", "Reports", "Settings", "Search", "Admin"]
-        folder_ids = [self.root_folder_id]
-        for i in range(n_folders if n_folders is not None else 4):
-            parent = self.root_folder_id if i < 3 or len(folder_ids) < 2 else folder_ids[1 + i % (len(folder_ids) - 1)]
-            name = names[i % len(names)] + ("" if i < len(names) else f" {i}")
-            folder_ids.append(
-                db.insert("repositoryFolders", {**base, "name": name, "parentId": parent}, auth=ADMIN_ID)["id"]
-            )
-        tag_ids = [db.insert("tags", {"name": t})["id"] for t in ("smoke", "regression", "api", "ui")]
-        state = next(r["id"] for r in db.tables["workflows"].values() if r["scope"] == "CASES" and r["isDefault"])
-        verbs = ["Open", "Submit", "Check", "Upload", "Delete", "Rename", "Export", "Filter"]
-        things = ["the login page", "a payment", "the monthly report", "user settings", "a search query"]
-        case_ids = []
-        for i in range(n_cases):
-            case = db.insert(
-                "repositoryCases",
-                {
-                    **base,
-                    "folderId": folder_ids[i % len(folder_ids)],
-                    "templateId": self.template_id,
-                    "stateId": state,
-                    "name": f"{rng.choice(verbs)} {rng.choice(things)} #{i + 1}",
-                    "className": f"tests.module{i % 7}.test_case_{i + 1}" if i % 3 == 0 else None,
-                    "source": "JUNIT" if i % 3 == 0 else "MANUAL",
-                    "automated": i % 3 == 0,
-                    "estimate": rng.choice([None, 60, 120, 300]),
-                    "order": i,
-                },
-                auth=ADMIN_ID,
-            )
-            case_ids.append(case["id"])
-            for s in range(steps_per_case if i % 5 else max(0, steps_per_case - 2)):
-                db.insert(
-                    "steps",
-                    {
-                        "testCaseId": case["id"],
-                        "order": s,
-                        "step": json.dumps(_doc(f"{rng.choice(verbs)} step {s + 1} of case {i + 1}", bold=s == 0)),
-                        "expectedResult": json.dumps(_doc(f"Result {s + 1} is shown")),
-                    },
-                )
-            for t in rng.sample(tag_ids, rng.randint(0, 2)):
-                db.link("repositoryCases", MODELS["repositoryCases"].relations["tags"], case["id"], t)
-        if n_cases and n_cases <= 200:
-            state_run = next(
-                r["id"] for r in db.tables["workflows"].values() if r["scope"] == "RUNS" and r["isDefault"]
-            )
-            run = db.insert(
-                "testRuns",
-                {"projectId": self.project_id, "name": "Regression run", "stateId": state_run},
-                auth=ADMIN_ID,
-            )
-            when = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-            for order, cid in enumerate(case_ids[: min(10, len(case_ids))]):
-                rc = db.insert("testRunCases", {"testRunId": run["id"], "repositoryCaseId": cid, "order": order})
-                if order < 5:
-                    status = 2 if order % 2 == 0 else 3
-                    db.insert(
-                        "testRunResults",
-                        {
-                            "testRunId": run["id"],
-                            "testRunCaseId": rc["id"],
-                            "statusId": status,
-                            "executedAt": when + timedelta(minutes=order),
-                            "elapsed": 30 + order,
-                        },
-                        auth=ADMIN_ID,
-                    )
-                    db.patch("testRunCases", rc, {"statusId": status, "isCompleted": True})
-
     # ------------------------------------------------------------------------------------ the app
     def build_app(self) -> ASGIApp:
         app = Starlette(
@@ -223,6 +123,8 @@ class TestPlanItSimulator(Simulator):
                     "/api/model/{model}/{op}", self._model_endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]
                 ),
                 Route("/api/cli/lookup", self._lookup, methods=["POST"]),
+                # the UI's case history route takes a browser session only: a Bearer token is refused
+                Route("/api/repository/cases/{case_id}/versions", _session_only, methods=["GET", "POST"]),
             ]
         )
         return app  # type: ignore[return-value]
@@ -279,6 +181,7 @@ class TestPlanItSimulator(Simulator):
 
     def _run(self, model: str, op: str, args: dict[str, Any], user: str | None, can_write: bool) -> tuple[int, Any]:
         db = self.db
+        check_arguments(model, op, args)
         if op in READ_OPS:
             if op in ("aggregate", "groupBy"):
                 raise invalid(model, op, "The simulator does not serve aggregate/groupBy.")
@@ -382,11 +285,8 @@ class TestPlanItSimulator(Simulator):
         return JSONResponse({"error": f"{body['type']} not found: {body['name']}"}, status_code=404)
 
 
-def _doc(text: str, *, bold: bool = False) -> dict[str, Any]:
-    node: dict[str, Any] = {"type": "text", "text": text}
-    if bold:
-        node["marks"] = [{"type": "bold"}]
-    return {"type": "doc", "content": [{"type": "paragraph", "content": [node]}]}
+async def _session_only(request: Request) -> Response:
+    return JSONResponse({"error": "Unauthorized"}, status_code=401)
 
 
 def _error(status: int, error: dict[str, Any]) -> Response:

@@ -696,8 +696,10 @@ class JobRunner:
             )
             if not self.dry_run:
                 self.store.delete_link(link)
-            if entity == "case":
-                self._create_case(kept, survivor, restored=True)
+            if entity == "case":  # restored in place where the adapter can (the deleted row's native id)
+                self._create_case(
+                    kept, survivor, restored=True, restore_id=link.left_id if gone == "left" else link.right_id
+                )
             else:
                 self._create_plan(kept, survivor)
             return
@@ -755,11 +757,21 @@ class JobRunner:
             link = self.store.save_link(link)
         self._merge_pair(entity, link, left, right, lview, rview, first_sight=True)
 
-    def _create_case(self, source: Side, case: Case, *, restored: bool = False) -> None:
+    def _create_case(self, source: Side, case: Case, *, restored: bool = False, restore_id: str | None = None) -> None:
         new = self.case_fields.for_create(case, source)
-        self._create("case", source, case, new, label=case.title, restored=restored)
+        self._create("case", source, case, new, label=case.title, restored=restored, restore_id=restore_id)
 
-    def _create(self, entity: str, source: Side, record: Any, new: Any, *, label: str, restored: bool = False) -> None:
+    def _create(
+        self,
+        entity: str,
+        source: Side,
+        record: Any,
+        new: Any,
+        *,
+        label: str,
+        restored: bool = False,
+        restore_id: str | None = None,
+    ) -> None:
         """Create ``new`` (built from ``record``) on the other side: checked, intent first, then the link."""
         target: Side = _other(source)
         adapter = self.side(target)
@@ -776,9 +788,13 @@ class JobRunner:
             return
         intent = self.store.record_intent(self.job.name, entity, target, str(record.id), marker)
         try:
-            created = (
-                adapter.create_case(new, marker=marker) if entity == "case" else adapter.create_plan(new, marker=marker)
-            )
+            created: Any = adapter.restore_case(restore_id, new, marker=marker) if restore_id is not None else None
+            if created is None:
+                created = (
+                    adapter.create_case(new, marker=marker)
+                    if entity == "case"
+                    else adapter.create_plan(new, marker=marker)
+                )
         except TransportError as exc:
             # the create may have landed: the open intent makes the next run look for the marker first
             self.report.error(f"creating {entity} {ref} on {self.name(target)}: {exc}")

@@ -28,6 +28,8 @@ def test_demo_syncs_three_simulators_and_walks_through_one_conflict(tmp_path: Pa
     for heading in ("1. Three test managers", "2. First sync", "4. Second sync", "5. What the bridge", "6. Resolved"):
         assert heading in out
     assert "Traceback" not in proc.stderr
+    # TestPlanIt's project template holds description, preconditions, priority and type: nothing is left out
+    assert "testplanit cannot hold" not in " ".join(out.split())
 
     store = Store(f"sqlite:///{tmp_path}/demo-store.db")
     try:

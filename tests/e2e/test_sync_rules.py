@@ -317,8 +317,17 @@ def test_results_posted_by_a_run_that_died_before_recording_them_are_adopted(tmp
 
 
 def test_fields_a_side_cannot_hold_are_named_in_every_report(tmp_path):
-    with world(tmp_path, names=("tr", "tp"), jobs=[{"name": "job", "left": "tr", "right": "tp"}]) as w:
+    # seed -1: a TestPlanIt project like the repo's own seed data, with no case template assigned
+    jobs = [{"name": "job", "left": "tr", "right": "tp"}]
+    with world(tmp_path, names=("tr", "tp"), seeds={"tp": -1}, jobs=jobs) as w:
         for _ in range(2):
             notes = w.sync().notes
             lacking = {n.split()[2]: n.split(": ", 1)[1] for n in notes if n.startswith("case fields ")}
-            assert lacking == {"tr": "tags", "tp": "description, preconditions, priority, type"}
+            assert lacking["tp"] == "description, preconditions, priority, type"
+
+
+def test_a_testplanit_template_with_the_fields_holds_them(tmp_path):
+    """The default TestPlanIt project (made as in the UI) has a template with the four fields: nothing lacking."""
+    with world(tmp_path, names=("tr", "tp"), jobs=[{"name": "job", "left": "tr", "right": "tp"}]) as w:
+        notes = w.sync().notes
+        assert not any(n.startswith("case fields tp cannot hold") for n in notes), notes

@@ -56,11 +56,11 @@ def test_read_only_user_gets_permission_denied(sim: TestPlanItSimulator, server:
 # ------------------------------------------------------------------------------------------------- folders
 def test_ensure_folder_creates_missing_levels_once(adapter: TestPlanItAdapter, sim: TestPlanItSimulator) -> None:
     before = len(sim.rows("repositoryFolders"))
-    leaf = adapter.ensure_folder(["Authentication", "Login", "SSO"])
-    assert adapter.ensure_folder(["Authentication", "Login", "SSO"]) == leaf
+    leaf = adapter.ensure_folder(["Authentication", "SSO", "Okta"])
+    assert adapter.ensure_folder(["Authentication", "SSO", "Okta"]) == leaf
     assert len(sim.rows("repositoryFolders")) == before + 2  # Authentication existed
     paths = {f.path for f in adapter.iter_folders()}
-    assert ("Authentication", "Login", "SSO") in paths
+    assert ("Authentication", "SSO", "Okta") in paths
 
 
 def test_folder_created_meanwhile_is_reused(sim: TestPlanItSimulator, server: LoopbackServer) -> None:
@@ -133,7 +133,9 @@ def test_same_title_without_automation_key_is_allowed(adapter: TestPlanItAdapter
     assert adapter.create_case(plain, marker="t1").id != adapter.create_case(plain, marker="t2").id
 
 
-def test_unrepresentable_fields_are_reported_not_dropped(adapter: TestPlanItAdapter) -> None:
+def test_unrepresentable_fields_are_reported_not_dropped() -> None:
+    """A project with no template assigned (the repo's seed) holds no template fields: said, not dropped."""
+    sim = TestPlanItSimulator(seed_style="repo")
     case = Case(
         title="x",
         description="d",
@@ -143,10 +145,14 @@ def test_unrepresentable_fields_are_reported_not_dropped(adapter: TestPlanItAdap
         tags=["tpb:forged"],
         custom={"k": "v"},
     )
-    fields = {p.field for p in adapter.check_case(case)}
-    assert fields == {"description", "preconditions", "priority", "type", "tags", "custom"}
-    with pytest.raises(CannotRepresent):
-        adapter.create_case(case, marker="m")
+    with sim.serve() as server, make_adapter(sim, server) as adapter:
+        fields = {p.field for p in adapter.check_case(case)}
+        assert fields == {"description", "preconditions", "priority", "type", "tags", "custom"}
+        assert adapter.capabilities.case_fields is not None
+        assert not {"description", "preconditions", "priority", "type"} & adapter.capabilities.case_fields
+        with pytest.raises(CannotRepresent):
+            adapter.create_case(case, marker="m")
+    assert not any(r["name"] == "x" for r in sim.rows("repositoryCases"))
 
 
 def test_soft_delete(adapter: TestPlanItAdapter, sim: TestPlanItSimulator) -> None:

@@ -104,12 +104,37 @@ def test_case_from_native_filters_marker_and_deleted_steps() -> None:
     }
     paths = convert.folder_paths(
         [
-            {"id": 1, "name": "Root", "parentId": None},
+            {"id": 1, "name": "Payments", "parentId": None},
             {"id": 2, "name": "A", "parentId": 1},
             {"id": 3, "name": "B", "parentId": 2},
         ]
     )
     case = convert.case_from_native(row, paths)
-    assert case.folder == ("A", "B") and case.marker == "abc" and case.tags == ["smoke"]
+    assert case.folder == ("Payments", "A", "B") and case.marker == "abc" and case.tags == ["smoke"]
     assert [s.action for s in case.steps] == ["first", "second"]
     assert case.requirements == ["REQ-1"]
+
+
+def test_folder_paths_start_at_each_top_level_folder() -> None:
+    """No root folder: every top-level folder (parentId null) starts a path, deleted ones still name paths."""
+    rows = [
+        {"id": 1, "name": "Auth", "parentId": None},
+        {"id": 2, "name": "Billing", "parentId": None},
+        {"id": 3, "name": "Login", "parentId": 1},
+        {"id": 4, "name": "Old", "parentId": 2, "isDeleted": True},
+        {"id": 5, "name": "Refunds", "parentId": 4},
+    ]
+    paths = convert.folder_paths(rows)
+    assert paths == {
+        1: ("Auth",),
+        2: ("Billing",),
+        3: ("Auth", "Login"),
+        4: ("Billing", "Old"),
+        5: ("Billing", "Old", "Refunds"),
+    }
+    assert {f.path for f in convert.folders_from_native(rows)} == {
+        ("Auth",),
+        ("Billing",),
+        ("Auth", "Login"),
+        ("Billing", "Old", "Refunds"),
+    }
