@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from bridge.daemon.locks import lock_key
+from bridge.runlock import lock_key
 from bridge.daemon.metrics import Metrics
 from bridge.daemon.scheduler import (
     backoff_allows,
