@@ -161,8 +161,9 @@ def main(argv: list[str] | None = None) -> None:
         import click
 
         # usage errors arrive here in non-standalone mode; typer 0.16+ raises those of its own copy of click
-        if isinstance(exc, (click.ClickException, typer.TyperException)) and callable(getattr(exc, "show", None)):
-            exc.show()
+        show = getattr(exc, "show", None)
+        if isinstance(exc, (click.ClickException, typer.TyperException)) and callable(show):
+            show()
             sys.exit(2)
         # the last guard: whatever escaped is a bug; the user gets a paragraph, the report gets the traceback
         from bridge import crash
