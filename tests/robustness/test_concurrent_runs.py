@@ -1,0 +1,100 @@
+"""Two `testplan-bridge sync` processes of one job started together, twenty times, under CPU load.
+
+Once: one died with a raw sqlite3.IntegrityError, or both aborted, the target got duplicate cases, and every
+later sync crashed on the store's unique links. Now the job's run lock lets one run and turns the other away
+(exit 4, naming the holder) or queues it (``--wait``: it runs after, with nothing left to do). Each round
+starts from a fresh store and an empty target, so every round races on the store's creation and on every
+create. After each round: no duplicate on the target, no traceback, and a third run that finds nothing to do
+(the store needs no repair).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from adapters.testplanit.simulator import TestPlanItSimulator
+from adapters.testrail.simulator import TestRailSimulator
+from bridge.commands import run_job
+from bridge.config import load_config
+from mappings.store import Store
+
+from .harness import REPO, Outcome, case_titles, system_table, write_config
+
+ROUNDS = 20
+BURN = "import time\nend = time.monotonic() + 600\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@contextmanager
+def cpu_load(processes: int = 1) -> Iterator[None]:
+    """Busy loops competing with the two runs for the CPU, for as long as the block runs."""
+    burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait(10)
+
+
+def sync_together(config: Path, *extra: str) -> list[Outcome]:
+    command = [sys.executable, "-m", "bridge", "sync", "--config", str(config), *extra]
+    env = {**os.environ, "COLUMNS": "200"}
+    procs = [
+        subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    return [Outcome(p.wait(240), p.stdout.read() if p.stdout else "") for p in procs]
+
+
+def next_run_has_nothing_to_do(config: Path) -> bool:
+    """A third run, in this process (a CLI start costs more than the run): ok, and nothing created."""
+    cfg = load_config(config)
+    store = Store(cfg.store.url)
+    try:
+        report = run_job(cfg, cfg.job("qa"), store, dry_run=False)
+    finally:
+        store.close()
+    return report.status == "ok" and report.total("created") == 0 and not report.errors
+
+
+def test_two_syncs_of_one_job_never_duplicate_nor_break_the_store(tmp_path: Path) -> None:
+    stats: Counter[str] = Counter()
+    with cpu_load():
+        for round_ in range(ROUNDS):
+            source, target = TestPlanItSimulator(seed=round_, cases=6), TestRailSimulator()
+            with source.serve() as src, target.serve() as dst:
+                config = write_config(
+                    tmp_path / f"round-{round_}.toml",
+                    f"sqlite:///{tmp_path}/round-{round_}/store.db",  # a fresh store: its creation races too
+                    {
+                        "tp": system_table("testplanit", src.url, source),
+                        "tr": system_table("testrail", dst.url, target),
+                    },
+                    [{"name": "qa", "left": "tp", "right": "tr"}],
+                )
+                wait = round_ % 2 == 1  # every other round queues instead of giving up
+                outcomes = sync_together(config, *(["--wait"] if wait else []))
+                for outcome in outcomes:
+                    assert "Traceback" not in outcome.out and "unexpected error" not in outcome.out, str(outcome)
+                codes = sorted(o.code for o in outcomes)
+                if wait:
+                    assert codes == [0, 0], [str(o) for o in outcomes]
+                else:
+                    assert codes in ([0, 4], [0, 0]), [str(o) for o in outcomes]  # [0, 0]: one ended first
+                    refused = [o for o in outcomes if o.code == 4]
+                    assert all("job qa is running in process" in o.out and "--wait" in o.out for o in refused)
+                    stats["refused"] += len(refused)
+                titles = case_titles("testrail", dst.url, target)
+                assert titles and len(titles) == len(set(titles)), sorted(titles)  # 0 duplicates
+
+                assert next_run_has_nothing_to_do(config)  # the store needs no repair
+                assert case_titles("testrail", dst.url, target) == titles
+                stats["rounds"] += 1
+    assert stats["rounds"] == ROUNDS
+    assert stats["refused"] >= 1  # the race did happen: at least once the second run met the first
