@@ -13,6 +13,7 @@ could not record.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import threading
@@ -533,6 +534,9 @@ def store_error(url: str, exc: DatabaseError, *, opening: bool = False) -> Store
     code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None) or ""
     table = _SQLITE_REASONS if url.startswith("sqlite") else _POSTGRES_REASONS
     reason = next((v for k, v in table.items() if code == k or code.startswith(k + "_")), None)
+    if code.startswith("SQLITE_IOERR") and _disk_full(sqlite_path(url)):
+        # a full disk reaches SQLite as an I/O error when it hits the -shm or -wal file rather than the database
+        reason = _SQLITE_REASONS["SQLITE_FULL"]
     where = f"the mapping store at {_safe_url(url)}"
     if reason is not None:
         return StoreError(f"{where} {reason[0]} ({orig})", hint=reason[1])
@@ -540,6 +544,15 @@ def store_error(url: str, exc: DatabaseError, *, opening: bool = False) -> Store
         f"{'cannot open ' if opening else ''}{where}{'' if opening else ' failed'}: {orig}",
         hint="Check [store] url in the config (and that the database server is running).",
     )
+
+
+def _disk_full(path: Path | None) -> bool:
+    if path is None:
+        return False
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024
+    except OSError:
+        return False
 
 
 def _safe_url(url: str) -> str:

@@ -27,10 +27,13 @@ class Outcome:
         return f"exit {self.code}:\n{self.out[-4000:]}"
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, **popen: Any) -> Outcome:
-    """``testplan-bridge ARGS`` in a process of its own; stdout and stderr together."""
+def cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, prefix: tuple[str, ...] = (), **popen: Any
+) -> Outcome:
+    """``testplan-bridge ARGS`` in a process of its own (``prefix`` runs it through another command, such as
+    setpriv); stdout and stderr together."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bridge", *args],
+        [*prefix, sys.executable, "-m", "bridge", *args],
         cwd=cwd or REPO,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
         stdout=subprocess.PIPE,
