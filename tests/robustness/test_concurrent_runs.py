@@ -10,6 +10,7 @@ create. After each round: no duplicate on the target, no traceback, and a third 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,9 +23,11 @@ from adapters.testplanit.simulator import TestPlanItSimulator
 from adapters.testrail.simulator import TestRailSimulator
 from bridge.commands import run_job
 from bridge.config import load_config
+from bridge.model import Case, Step
+from bridge.runlock import RunLock
 from mappings.store import Store
 
-from .harness import REPO, Outcome, case_titles, system_table, write_config
+from .harness import REPO, Outcome, adapter, case_titles, cli, system_table, write_config
 
 ROUNDS = 20
 BURN = "import time\nend = time.monotonic() + 600\nwhile time.monotonic() < end:\n    pass\n"
@@ -98,3 +101,50 @@ def test_two_syncs_of_one_job_never_duplicate_nor_break_the_store(tmp_path: Path
                 stats["rounds"] += 1
     assert stats["rounds"] == ROUNDS
     assert stats["refused"] >= 1  # the race did happen: at least once the second run met the first
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="2" failures="1">
+  <testcase classname="tests.test_login" name="test_ok" time="0.5"/>
+  <testcase classname="tests.test_login" name="test_bad" time="1.5"><failure message="boom">trace</failure></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_a_ci_push_while_the_linking_job_runs_posts_and_leaves_propagation_to_that_job(tmp_path: Path) -> None:
+    """The push's own results are posted; copying them through the job waits for the job's run (exit 0, not 4)."""
+    source, target = TestRailSimulator(), TestPlanItSimulator()
+    with source.serve() as src, target.serve() as dst:
+        config = write_config(
+            tmp_path / "bridge.toml",
+            f"sqlite:///{tmp_path}/store.db",
+            {"tr": system_table("testrail", src.url, source), "tp": system_table("testplanit", dst.url, target)},
+            [{"name": "job", "left": "tr", "right": "tp"}],
+        )
+        tr = adapter("testrail", src.url, source)
+        for name in ("test_ok", "test_bad"):
+            tr.create_case(
+                Case(title=name, folder=("Login",), steps=[Step(action="run", expected="passes")],
+                     automation_key=f"tests.test_login.{name}"),
+                marker=f"user-{name}",
+            )  # fmt: skip
+        tr.close()
+        cfg = load_config(config)
+        store = Store(cfg.store.url)
+        assert run_job(cfg, cfg.job("job"), store, dry_run=False).status == "ok"  # the cases are linked
+        (tmp_path / "junit.xml").write_text(JUNIT)
+        push = ["ci", "push", "--config", str(config), "--to", "tr", "--junit", str(tmp_path / "junit.xml")]
+        push += ["--plan", "CI 1", "--report-json", str(tmp_path / "report.json")]
+
+        held = RunLock(store, "job")  # the daemon is running the job
+        assert held.acquire()
+        try:
+            outcome = cli(*push)
+        finally:
+            held.release()
+        assert outcome.code == 0, str(outcome)
+        report = json.loads((tmp_path / "report.json").read_text())
+        assert report["posted"] == 2 and report["propagated"] == {}
+        # the job's next run copies them
+        assert run_job(cfg, cfg.job("job"), store, dry_run=False).total("created") >= 2
+        store.close()
