@@ -61,6 +61,22 @@ def write_config(path: Path, store: str, systems: dict[str, dict[str, Any]], job
     return path
 
 
+def tp_to_tr_config(
+    path: Path,
+    store: Path,
+    source: tuple[str, Simulator],
+    target: tuple[str, Simulator],
+    target_extra: dict[str, Any] | None = None,
+    **job: Any,
+) -> Path:
+    """A config of TestPlanIt "tp" and TestRail "tr" (each as (url, simulator)) and a job "qa" between them."""
+    systems = {
+        "tp": system_table("testplanit", source[0], source[1]),
+        "tr": system_table("testrail", target[0], target[1], **(target_extra or {})),
+    }
+    return write_config(path, f"sqlite:///{store}", systems, [{"name": "qa", "left": "tp", "right": "tr", **job}])
+
+
 def adapter(kind: str, url: str, sim: Simulator) -> Adapter:
     """An adapter straight at a simulator (no proxy), to read what the system really holds."""
     cfg = config_from_dict({"systems": {"direct": system_table(kind, url, sim)}})

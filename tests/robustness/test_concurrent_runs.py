@@ -27,7 +27,7 @@ from bridge.model import Case, Step
 from bridge.runlock import RunLock
 from mappings.store import Store
 
-from .harness import REPO, Outcome, adapter, case_titles, cli, system_table, write_config
+from .harness import REPO, Outcome, adapter, case_titles, cli, system_table, tp_to_tr_config, write_config
 
 ROUNDS = 20
 BURN = "import time\nend = time.monotonic() + 600\nwhile time.monotonic() < end:\n    pass\n"
@@ -72,14 +72,11 @@ def test_two_syncs_of_one_job_never_duplicate_nor_break_the_store(tmp_path: Path
         for round_ in range(ROUNDS):
             source, target = TestPlanItSimulator(seed=round_, cases=6), TestRailSimulator()
             with source.serve() as src, target.serve() as dst:
-                config = write_config(
+                config = tp_to_tr_config(
                     tmp_path / f"round-{round_}.toml",
-                    f"sqlite:///{tmp_path}/round-{round_}/store.db",  # a fresh store: its creation races too
-                    {
-                        "tp": system_table("testplanit", src.url, source),
-                        "tr": system_table("testrail", dst.url, target),
-                    },
-                    [{"name": "qa", "left": "tp", "right": "tr"}],
+                    tmp_path / f"round-{round_}" / "store.db",  # a fresh store: its creation races too
+                    (src.url, source),
+                    (dst.url, target),
                 )
                 wait = round_ % 2 == 1  # every other round queues instead of giving up
                 outcomes = sync_together(config, *(["--wait"] if wait else []))
@@ -103,12 +100,7 @@ def test_two_syncs_of_one_job_never_duplicate_nor_break_the_store(tmp_path: Path
     assert stats["refused"] >= 1  # the race did happen: at least once the second run met the first
 
 
-JUNIT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites><testsuite name="pytest" tests="2" failures="1">
-  <testcase classname="tests.test_login" name="test_ok" time="0.5"/>
-  <testcase classname="tests.test_login" name="test_bad" time="1.5"><failure message="boom">trace</failure></testcase>
-</testsuite></testsuites>
-"""
+JUNIT = Path(__file__).resolve().parents[1] / "fixtures" / "junit" / "pytest.xml"
 
 
 def test_a_ci_push_while_the_linking_job_runs_posts_and_leaves_propagation_to_that_job(tmp_path: Path) -> None:
@@ -122,7 +114,7 @@ def test_a_ci_push_while_the_linking_job_runs_posts_and_leaves_propagation_to_th
             [{"name": "job", "left": "tr", "right": "tp"}],
         )
         tr = adapter("testrail", src.url, source)
-        for name in ("test_ok", "test_bad"):
+        for name in ("test_login_ok", "test_login_wrong_password"):
             tr.create_case(
                 Case(title=name, folder=("Login",), steps=[Step(action="run", expected="passes")],
                      automation_key=f"tests.test_login.{name}"),
@@ -132,8 +124,7 @@ def test_a_ci_push_while_the_linking_job_runs_posts_and_leaves_propagation_to_th
         cfg = load_config(config)
         store = Store(cfg.store.url)
         assert run_job(cfg, cfg.job("job"), store, dry_run=False).status == "ok"  # the cases are linked
-        (tmp_path / "junit.xml").write_text(JUNIT)
-        push = ["ci", "push", "--config", str(config), "--to", "tr", "--junit", str(tmp_path / "junit.xml")]
+        push = ["ci", "push", "--config", str(config), "--to", "tr", "--junit", str(JUNIT)]
         push += ["--plan", "CI 1", "--report-json", str(tmp_path / "report.json")]
 
         held = RunLock(store, "job")  # the daemon is running the job

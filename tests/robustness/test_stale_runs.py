@@ -15,7 +15,7 @@ from adapters.simulation import Faults
 from adapters.testplanit.simulator import TestPlanItSimulator
 from adapters.testrail.simulator import TestRailSimulator
 
-from .harness import REPO, assert_no_traceback, cli, system_table, write_config
+from .harness import REPO, assert_no_traceback, cli, tp_to_tr_config
 
 
 def runs(store: Path) -> list[tuple[int, str, str | None, str]]:
@@ -53,11 +53,13 @@ def start_and_kill_mid_run(args: list[str], store: Path) -> int:
 def make_config(
     tmp_path: Path, source_url: str, source: TestPlanItSimulator, target_url: str, target: TestRailSimulator, **job: str
 ) -> Path:
-    return write_config(
+    return tp_to_tr_config(
         tmp_path / "bridge.toml",
-        f"sqlite:///{tmp_path}/store.db",
-        {"tp": system_table("testplanit", source_url, source), "tr": system_table("testrail", target_url, target)},
-        [{"name": "qa", "left": "tp", "right": "tr", "direction": "left-to-right", **job}],
+        tmp_path / "store.db",
+        (source_url, source),
+        (target_url, target),
+        direction="left-to-right",
+        **job,
     )
 
 

@@ -19,7 +19,7 @@ from adapters.testplanit.simulator import TestPlanItSimulator
 from adapters.testrail.simulator import TestRailSimulator
 from mappings.store import Store
 
-from .harness import REPO, Outcome, assert_no_traceback, cli, system_table, write_config
+from .harness import REPO, Outcome, assert_no_traceback, cli, tp_to_tr_config
 
 #: root writes whatever a file's mode says: without these capabilities it obeys the mode like any user
 AS_PLAIN_USER = ("setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--")
@@ -32,12 +32,7 @@ def test_a_read_only_store_file_stops_the_run_before_any_request(tmp_path: Path)
     if prefix and shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv(1): a read-only file cannot be made read-only to root")
     with source.serve() as src, target.serve() as dst:
-        config = write_config(
-            tmp_path / "bridge.toml",
-            f"sqlite:///{store}",
-            {"tp": system_table("testplanit", src.url, source), "tr": system_table("testrail", dst.url, target)},
-            [{"name": "qa", "left": "tp", "right": "tr"}],
-        )
+        config = tp_to_tr_config(tmp_path / "bridge.toml", store, (src.url, source), (dst.url, target))
         Store(f"sqlite:///{store}").close()
         store.chmod(0o444)  # the file is read-only; its folder is not (SQLite may add -shm there)
         source.log.clear()
@@ -82,12 +77,7 @@ def test_a_full_disk_stops_the_run_before_any_write_to_the_systems(tmp_path: Pat
     folder = tmp_path / "disk"
     folder.mkdir()
     with source.serve() as src, target.serve() as dst:
-        config = write_config(
-            tmp_path / "bridge.toml",
-            f"sqlite:///{folder}/store.db",
-            {"tp": system_table("testplanit", src.url, source), "tr": system_table("testrail", dst.url, target)},
-            [{"name": "qa", "left": "tp", "right": "tr"}],
-        )
+        config = tp_to_tr_config(tmp_path / "bridge.toml", folder / "store.db", (src.url, source), (dst.url, target))
         proc = subprocess.run(
             [
                 "unshare",

@@ -15,7 +15,7 @@ from adapters.testrail.simulator import TestRailSimulator
 from bridge.errors import RateLimited
 from bridge.http import HttpClient, HttpSettings, RequestStats
 
-from .harness import assert_no_traceback, case_titles, cli, system_table, write_config
+from .harness import assert_no_traceback, case_titles, cli, tp_to_tr_config
 
 
 class Storm(Faults):
@@ -42,14 +42,13 @@ def test_a_429_storm_without_pacing_fails_no_record(tmp_path: Path) -> None:
     storm = Storm(share=0.66)
     target = TestRailSimulator(faults=storm)
     with source.serve() as src, target.serve() as dst:
-        config = write_config(
+        config = tp_to_tr_config(
             tmp_path / "bridge.toml",
-            f"sqlite:///{tmp_path}/store.db",
-            {
-                "tp": system_table("testplanit", src.url, source),
-                "tr": system_table("testrail", dst.url, target, max_retries=1),  # no requests_per_minute
-            },
-            [{"name": "qa", "left": "tp", "right": "tr", "direction": "left-to-right"}],
+            tmp_path / "store.db",
+            (src.url, source),
+            (dst.url, target),
+            target_extra={"max_retries": 1},  # and no requests_per_minute
+            direction="left-to-right",
         )
         outcome = cli("sync", "--config", str(config))
         assert outcome.code == 0, str(outcome)
