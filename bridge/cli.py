@@ -6,7 +6,7 @@ Exit codes (the README's table says the same):
 - 1 the run failed or had errors (a system or the store answered with an error, a record could not be written);
 - 2 bad input (config, arguments, files) and nothing was written;
 - 3 ``ci push --fail-on unmatched``: the results were posted, but some tests matched no case;
-- 4 the job is running in another process; this run did nothing (``--wait`` queues behind it instead);
+- 4 a job is running in another process and this run left it alone (``--wait`` queues behind it instead);
 - 70 an unexpected internal error (a bug): one paragraph naming the traceback file written for the report;
 - 130 interrupted (Ctrl-C).
 

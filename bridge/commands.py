@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge.config import Config, Job, load_config
-from bridge.errors import ConfigError, RemoteError
+from bridge.errors import ConfigError, JobBusy, RemoteError
 from bridge.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -121,19 +121,24 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(help="Records written in parallel per job")] = 4,
         wait: Annotated[bool, typer.Option("--wait", help="If a job is running elsewhere, wait for it")] = False,
     ) -> None:
-        """Run sync jobs once. Exit 1 when a job had errors, 4 when one is running elsewhere (see --wait)."""
+        """Run sync jobs once. Exit 1 when a job had errors, else 4 when one was running elsewhere (see --wait)."""
         cfg, store = load(config)
         selected = [cfg.job(name) for name in jobs] if jobs else cfg.jobs
         if not selected:
             raise ConfigError(
                 f"{cfg.source}: no [[jobs]] defined", hint="Add a [[jobs]] table (see config.example.toml)."
             )
-        failed = False
+        failed = busy = False
         for job in selected:
-            report = run_job(cfg, job, store, dry_run=dry_run, workers=workers, wait=wait)
+            try:
+                report = run_job(cfg, job, store, dry_run=dry_run, workers=workers, wait=wait)
+            except JobBusy as exc:  # the other jobs still run: one job busy elsewhere holds none of them up
+                console.print(f"error: {exc}", markup=False, highlight=False)
+                busy = True
+                continue
             print_report(report, show_actions=dry_run)
             failed = failed or report.status != "ok"
-        raise typer.Exit(1 if failed else 0)
+        raise typer.Exit(1 if failed else 4 if busy else 0)
 
     @app.command()
     def migrate(

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, create_engine, event, func, update
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
@@ -39,11 +40,12 @@ def instance_name() -> str:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///PATH`` store (None for an in-memory one or another database)."""
+    """The file of a ``sqlite:///PATH`` store, also in the URI form ``sqlite:///file:PATH?mode=ro&uri=true``
+    (None for an in-memory store or another database)."""
     if not url.startswith("sqlite") or "///" not in url:
         return None
-    path = url.split("///", 1)[1].split("?", 1)[0]
-    if not path or path == ":memory:" or path.startswith("file:"):
+    path = unquote(url.split("///", 1)[1].split("?", 1)[0]).removeprefix("file:")
+    if not path or path == ":memory:":
         return None
     return Path(path).expanduser()
 
@@ -60,7 +62,7 @@ def _create_private(path: Path) -> None:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = sqlite_path(url)
-        if path is not None:
+        if path is not None and "file:" not in url:  # a URI names an existing file and how to open it
             _create_private(path)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 

@@ -139,3 +139,30 @@ def test_a_ci_push_while_the_linking_job_runs_posts_and_leaves_propagation_to_th
         # the job's next run copies them
         assert run_job(cfg, cfg.job("job"), store, dry_run=False).total("created") >= 2
         store.close()
+
+
+def test_one_job_running_elsewhere_holds_up_none_of_the_others(tmp_path: Path) -> None:
+    """`sync` of every job while the daemon runs one of them: the others run; exit 4 says one did not."""
+    source, first, second = TestPlanItSimulator(seed=3, cases=3), TestRailSimulator(), TestRailSimulator()
+    with source.serve() as src, first.serve() as one, second.serve() as two:
+        config = write_config(
+            tmp_path / "bridge.toml",
+            f"sqlite:///{tmp_path}/store.db",
+            {
+                "tp": system_table("testplanit", src.url, source),
+                "tr1": system_table("testrail", one.url, first),
+                "tr2": system_table("testrail", two.url, second),
+            },
+            [{"name": "busy-job", "left": "tp", "right": "tr1"}, {"name": "free-job", "left": "tp", "right": "tr2"}],
+        )
+        store = Store(f"sqlite:///{tmp_path}/store.db")
+        held = RunLock(store, "busy-job")
+        assert held.acquire()
+        try:
+            outcome = cli("sync", "--config", str(config))
+        finally:
+            held.release()
+            store.close()
+        assert outcome.code == 4, str(outcome)
+        assert "error: job busy-job is running in process" in outcome.out and "job free-job: tp <-> tr2" in outcome.out
+        assert case_titles("testrail", two.url, second) and not case_titles("testrail", one.url, first)
