@@ -21,7 +21,6 @@ from bridge.errors import (
     PermissionDenied,
     RemoteError,
     ServerError,
-    UnexpectedAnswer,
     ValidationFailed,
 )
 from bridge.http import HttpClient
@@ -224,11 +223,7 @@ class TestRailClient:
                 offset += PAGE_SIZE
                 url = self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=offset)
                 continue
-            raise UnexpectedAnswer(
-                f"unexpected answer to {method}: neither a page with {key!r} nor an array",
-                system="testrail",
-                route=method,
-            )
+            raise self.http.shape_error(response, f"{method} answered neither a page with {key!r} nor an array")
 
     def all(self, method: str, key: str, *ids: int | str, **filters: Any) -> list[dict[str, Any]]:
         return [item for page in self.pages(method, key, *ids, **filters) for item in page]
