@@ -49,6 +49,7 @@ class SystemSettings(BaseModel):
     verify_tls: bool = Field(True, description="Verify TLS certificates (turning this off warns)")
     requests_per_minute: float | None = Field(None, gt=0, description="Client-side pacing")
     max_retries: int = Field(5, ge=0, le=20)
+    max_answer_mb: float = Field(64, gt=0, description="Answers larger than this are refused (megabytes)")
     record_cassette: str | None = Field(None, description="Record exchanges to this vcrpy cassette")
     value_maps: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Overrides of this system's default value maps"
@@ -68,6 +69,7 @@ class SystemSettings(BaseModel):
             "verify_tls": self.verify_tls,
             "requests_per_minute": self.requests_per_minute,
             "max_retries": self.max_retries,
+            "max_answer_bytes": int(self.max_answer_mb * 1024 * 1024),
             "record_cassette": self.record_cassette,
         }
         values.update(overrides)

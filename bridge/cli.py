@@ -1,8 +1,16 @@
 """The ``testplan-bridge`` command line.
 
-Exit codes: 0 success; 1 the run failed (a system or the store answered with an error); 2 bad input
-(config, arguments, files) and nothing was written; 3 the run finished but left conflicts or unmatched
-records the user asked to fail on. Errors are printed as one paragraph, never with a traceback or a secret.
+Exit codes (the README's table says the same):
+
+- 0 success;
+- 1 the run failed or had errors (a system or the store answered with an error, a record could not be written);
+- 2 bad input (config, arguments, files) and nothing was written;
+- 3 ``ci push --fail-on unmatched``: the results were posted, but some tests matched no case;
+- 4 a job is running in another process and this run left it alone (``--wait`` queues behind it instead);
+- 70 an unexpected internal error (a bug): one paragraph naming the traceback file written for the report;
+- 130 interrupted (Ctrl-C).
+
+Errors are printed as one paragraph, never with a traceback or a secret.
 """
 
 from __future__ import annotations
@@ -135,9 +143,9 @@ def _register_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI and turn our errors into one paragraph and an exit code."""
-    _register_commands()
+    """Console-script entry point: run the CLI and turn every error into one paragraph and an exit code."""
     try:
+        _register_commands()
         # in non-standalone mode click returns the code of a typer.Exit raised by a command instead of raising
         code = app(args=argv, standalone_mode=False)
     except BridgeError as exc:
@@ -149,11 +157,18 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+    except Exception as exc:
         import click
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        # usage errors arrive here in non-standalone mode; typer 0.16+ raises those of its own copy of click
+        show = getattr(exc, "show", None)
+        if isinstance(exc, (click.ClickException, typer.TyperException)) and callable(show):
+            show()
             sys.exit(2)
-        raise
+        # the last guard: whatever escaped is a bug; the user gets a paragraph, the report gets the traceback
+        from bridge import crash
+
+        path = crash.write_traceback(exc, crash.argv_of(argv))
+        err_console.print(crash.paragraph(exc, path), highlight=False, markup=False, soft_wrap=True)
+        sys.exit(crash.EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge.config import Config, Job, load_config
-from bridge.errors import ConfigError, RemoteError
+from bridge.errors import ConfigError, JobBusy, RemoteError
 from bridge.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -34,7 +34,28 @@ def load(config_path: Path) -> tuple[Config, Store]:
     return cfg, Store(cfg.store.url)
 
 
-def run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "sync", workers: int = 4) -> SyncReport:
+def run_job(
+    cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "sync", workers: int = 4, wait: bool = False
+) -> SyncReport:
+    """Run one job; a real run holds the job's run lock (:mod:`bridge.runlock`): busy raises JobBusy."""
+    if dry_run:  # writes nothing: it need not wait for, nor keep out, a real run
+        return _run_job(cfg, job, store, dry_run=dry_run, kind=kind, workers=workers)
+    from bridge.runlock import job_run
+
+    def waiting(holder: str) -> None:
+        console.print(f"job {job.name} is running in {holder}; waiting for it to finish", markup=False)
+
+    with job_run(store, job.name, wait=wait, on_wait=waiting) as left_behind:
+        for run in left_behind:
+            console.print(
+                f"note: run {run.id} of job {job.name} was left running by {run.instance} (stopped without "
+                f"finishing; last seen {run.finished_at:%Y-%m-%d %H:%M:%S} UTC): recorded as aborted",
+                markup=False,
+            )
+        return _run_job(cfg, job, store, dry_run=dry_run, kind=kind, workers=workers)
+
+
+def _run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, workers: int) -> SyncReport:
     from bridge.progress import progress_hook
     from bridge.sync.engine import JobRunner, SyncReport, open_adapters
 
@@ -98,20 +119,26 @@ def register(app: typer.Typer) -> None:
         jobs: Annotated[list[str] | None, typer.Argument(help="Jobs to run (default: all)")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show every planned change; write nothing")] = False,
         workers: Annotated[int, typer.Option(help="Records written in parallel per job")] = 4,
+        wait: Annotated[bool, typer.Option("--wait", help="If a job is running elsewhere, wait for it")] = False,
     ) -> None:
-        """Run sync jobs once. Exit 1 when a job had errors."""
+        """Run sync jobs once. Exit 1 when a job had errors, else 4 when one was running elsewhere (see --wait)."""
         cfg, store = load(config)
         selected = [cfg.job(name) for name in jobs] if jobs else cfg.jobs
         if not selected:
             raise ConfigError(
                 f"{cfg.source}: no [[jobs]] defined", hint="Add a [[jobs]] table (see config.example.toml)."
             )
-        failed = False
+        failed = busy = False
         for job in selected:
-            report = run_job(cfg, job, store, dry_run=dry_run, workers=workers)
+            try:
+                report = run_job(cfg, job, store, dry_run=dry_run, workers=workers, wait=wait)
+            except JobBusy as exc:  # the other jobs still run: one job busy elsewhere holds none of them up
+                console.print(f"error: {exc}", markup=False, highlight=False)
+                busy = True
+                continue
             print_report(report, show_actions=dry_run)
             failed = failed or report.status != "ok"
-        raise typer.Exit(1 if failed else 0)
+        raise typer.Exit(1 if failed else 4 if busy else 0)
 
     @app.command()
     def migrate(
@@ -121,6 +148,7 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be copied; write nothing")] = False,
         resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted migration")] = False,
         workers: Annotated[int, typer.Option(help="Records written in parallel")] = 4,
+        wait: Annotated[bool, typer.Option("--wait", help="If the job is running elsewhere, wait for it")] = False,
     ) -> None:
         """One-way full copy of folders, cases, plans and results, recorded as links.
 
@@ -135,7 +163,7 @@ def register(app: typer.Typer) -> None:
                 f"the last migration {source} -> {target} (run {previous[0].id}) did not finish ({previous[0].status})",
                 hint="Run again with --resume to continue it: records already copied are not copied twice.",
             )
-        report = run_job(cfg, job, store, dry_run=dry_run, kind="migrate", workers=workers)
+        report = run_job(cfg, job, store, dry_run=dry_run, kind="migrate", workers=workers, wait=wait)
         print_report(report, show_actions=dry_run)
         raise typer.Exit(0 if report.status == "ok" else 1)
 

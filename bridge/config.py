@@ -65,6 +65,12 @@ class DaemonConfig(_Strict):
     http_host: str = Field("127.0.0.1", description="Address of /healthz and /metrics (loopback by default)")
     http_port: int | None = Field(None, ge=0, le=65535, description="Port of /healthz and /metrics; unset: off")
     max_backoff: str = Field("1h", description="Longest pause after repeated failures of a job")
+    unhealthy_after_failures: int = Field(
+        3, ge=1, description="/healthz answers 503 once a job has failed this many runs in a row"
+    )
+    unhealthy_after_periods: float = Field(
+        3, gt=0, description="/healthz answers 503 once a job has not succeeded for this many schedule periods"
+    )
 
     @field_validator("max_backoff")
     @classmethod
@@ -224,6 +230,7 @@ def config_from_dict(
             systems[name] = settings_class(kind).model_validate(table)
         except ValidationError as exc:
             raise ConfigError(_explain(exc, source, where)) from None
+        _check_url(systems[name].url, f"{source}: {where}.url")
     if "source" in resolved:  # a field of Config, but not a TOML key
         raise ConfigError(f"{source}: source: unknown key (check the spelling; config.example.toml lists every option)")
     try:
@@ -243,6 +250,27 @@ def config_from_dict(
             for secret in system.secrets():
                 register_basic_auth(user, secret)
     return config
+
+
+def _check_url(url: str, where: str) -> None:
+    """A system's url must be http(s) with a host: anything else would only fail at the first request."""
+    parts = urlsplit(url.strip())
+    problem = None
+    if parts.scheme.lower() not in ("http", "https"):
+        problem = "expected an http:// or https:// URL"
+    else:
+        try:
+            host, _port = parts.hostname, parts.port  # a port that is not a number raises here
+        except ValueError as exc:
+            host, problem = None, f"the port is not valid ({exc})"
+        if problem is None and not host:
+            problem = "the URL has no host name"
+    if problem is not None:
+        shown = _URL_USERINFO.sub(r"\1***@", url)
+        raise ConfigError(
+            f"{where}: {problem} (got {shown!r})",
+            hint="Write the system's address in full, e.g. https://example.testrail.io or http://127.0.0.1:8080/api.",
+        )
 
 
 def _cross_check(config: Config) -> None:

@@ -34,7 +34,14 @@ class ConfigError(BridgeError):
 
 
 class StoreError(BridgeError):
-    """The mapping store could not be opened or upgraded."""
+    """The mapping store could not be opened, upgraded or written (read-only file, full disk, server gone)."""
+
+
+class JobBusy(BridgeError):
+    """Another process is running the same job on this store; nothing was done. Exit code 4: try again later,
+    or pass ``--wait`` to queue behind it."""
+
+    exit_code = 4
 
 
 class RemoteError(BridgeError):
@@ -100,13 +107,17 @@ class ServerError(RemoteError):
 
 
 def error_class_for_status(status: int) -> type[RemoteError]:
-    """The error class an HTTP status means when the body names nothing more specific."""
+    """The error class an HTTP status means when the body names nothing more specific.
+
+    A bare 404 is :class:`MissingRoute`, not :class:`NotFound`: only an answer that names the record (an error
+    code of the system's own) says the record is gone; a route the server does not know says nothing about it.
+    """
     if status == 401:
         return AuthError
     if status == 403:
         return PermissionDenied
     if status == 404:
-        return NotFound
+        return MissingRoute
     if status >= 500:
         return ServerError
     return ValidationFailed
@@ -116,6 +127,18 @@ class UnexpectedAnswer(RemoteError):
     """The system answered, but not with what its API documents: a page that is not JSON (a proxy's or a login
     page), JSON cut short, a value of the wrong shape, or a redirect. Never retried and never taken for "record
     not found": the run stops at that request and says which route answered what."""
+
+
+class MissingRoute(UnexpectedAnswer):
+    """The server does not know the route (a 404 that names no record: an unknown API method, a route not
+    published in this region, a wrong url). Not :class:`NotFound`: a lookup answered this way says nothing
+    about the record, so it must never be read as "deleted"."""
+
+
+class NotSent(RemoteError):
+    """A request this client refused to send because an earlier answer in the same run showed that the system
+    cannot be talked to (credentials refused, a proxy or login page answering, a redirect, a bad certificate).
+    Sending on would only repeat the failure, lock the account out, or write after the point of failure."""
 
 
 class TransportError(RemoteError):
@@ -128,6 +151,21 @@ class TransportError(RemoteError):
     def __init__(self, message: str, *, maybe_applied: bool = False, **kw: object) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.maybe_applied = maybe_applied
+
+
+class UnusableWriteAnswer(UnexpectedAnswer, TransportError):
+    """A write the server accepted (2xx) whose answer cannot be used (cut short, not JSON, wrong shape).
+
+    The write may have been applied, exactly as when the connection drops after sending: ``maybe_applied`` is
+    True, so a create's write intent stays open and the next run looks the record up by its marker instead of
+    creating it a second time."""
+
+    def __init__(self, message: str, **kw: object) -> None:
+        super().__init__(message, maybe_applied=True, **kw)
+
+
+class TlsError(TransportError):
+    """The server's TLS certificate was refused. Never retried: it fails the same way every time."""
 
 
 @dataclass(frozen=True)

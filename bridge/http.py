@@ -3,9 +3,20 @@
 One :class:`HttpClient` per configured system. It adds, around httpx:
 
 - timeouts, and TLS verification on unless the config turns it off explicitly (with a warning);
-- retries with exponential backoff and jitter (tenacity) on connection errors and 5xx answers;
+- retries with exponential backoff and jitter (tenacity) on connection errors and 5xx answers, at most
+  ``max_retries``; a TLS certificate failure is never retried (it fails the same way every time);
 - throttling answers (429, or what an adapter says is throttling, e.g. CodeArts ``APIG.0308``) waited out:
-  ``Retry-After`` in seconds or as an HTTP date is honoured, and without it the backoff applies;
+  ``Retry-After`` in seconds or as an HTTP date is honoured, and without it the backoff applies. Throttling is
+  bounded by time (``max_throttle_wait`` per request), not by ``max_retries``: a throttled request was not
+  processed, so waiting longer is always safe, and a small count would fail records a patient run completes;
+- bounded answers: a body larger than ``max_answer_bytes`` is refused while it streams in (a runaway export or
+  a proxy's error dump never fills the memory), and a whole answer must arrive within ``4 x timeout`` (httpx's
+  timeout only bounds the pause between two reads, so a server dripping bytes would otherwise hold the run);
+- a client that met an answer showing the system cannot be used (credentials refused, a redirect, a page that
+  is not the API's JSON, a refused certificate, an answer too large, a write not answered in time) sends
+  nothing more: later calls raise :class:`~bridge.errors.NotSent`. Nothing is written after the point of
+  failure, and wrong credentials are not repeated until the server locks the account. A dropped connection
+  or a 5xx is a passing fault and does not stop the client (the retries and the write intents cover it);
 - client-side pacing to a configured number of requests per minute, so we stay below a limit instead of
   bouncing off it;
 - per-system request counters (method, route, status) used by benchmarks and the daemon's ``/metrics``;
@@ -24,6 +35,7 @@ import json as jsonlib
 import logging
 import random
 import re
+import ssl
 import threading
 import time
 from collections import Counter
@@ -34,15 +46,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from bridge import __version__
 from bridge.errors import (
+    AuthError,
+    NotSent,
     RateLimited,
     RemoteError,
     ServerError,
+    TlsError,
     TransportError,
     UnexpectedAnswer,
+    UnusableWriteAnswer,
     error_class_for_status,
 )
 from bridge.redact import SECRET_HEADERS, redact
@@ -63,6 +79,10 @@ class HttpSettings:
     backoff_max: float = 30.0
     #: a Retry-After longer than this is not waited out: the request fails as RateLimited instead
     max_retry_after: float = 300.0
+    #: seconds one request may spend being throttled (429 and the like) before it fails as RateLimited
+    max_throttle_wait: float = 600.0
+    #: an answer body larger than this is refused as it streams in
+    max_answer_bytes: int = 64 * 1024 * 1024
     #: path of a vcrpy cassette to record every exchange to (credentials filtered)
     record_cassette: str | None = None
     user_agent: str = f"testplan-bridge/{__version__}"
@@ -233,6 +253,8 @@ class HttpClient:
                 "TLS certificate verification is OFF for this system; use only against a test server",
                 extra={"system": system},
             )
+        #: the error that showed this system cannot be used; set once, then nothing more is sent
+        self.halted: RemoteError | None = None
         self._client = httpx.Client(
             base_url=settings.base_url,
             auth=auth,
@@ -241,6 +263,9 @@ class HttpClient:
             headers={"User-Agent": settings.user_agent, **(headers or {})},
             transport=transport,
             follow_redirects=False,
+            # a hook rather than a transport wrapper: it also covers the proxy transports httpx mounts from
+            # HTTPS_PROXY and friends
+            event_hooks={"response": [self._bound_answer]},
         )
         self._cassette: Any = None
         if settings.record_cassette:
@@ -306,12 +331,24 @@ class HttpClient:
             method, url, params=params, json=json, content=content, data=data, files=files, headers=headers
         )
         route = self.route_of(request)
+        began = time.monotonic()
+        failures: list[BaseException] = []
 
         def attempt() -> httpx.Response:
-            return self._send_once(request, route, safe_to_repeat, ok)
+            try:
+                return self._send_once(request, route, safe_to_repeat, ok)
+            except RemoteError as exc:
+                failures.append(exc)
+                raise
+
+        def stop(_state: RetryCallState) -> bool:
+            if isinstance(failures[-1], RateLimited):
+                # throttling is bounded by time: the server did not process the request, waiting is safe
+                return time.monotonic() - began >= self.settings.max_throttle_wait
+            return sum(not isinstance(e, RateLimited) for e in failures) > self.settings.max_retries
 
         retrying = Retrying(
-            stop=stop_after_attempt(self.settings.max_retries + 1),
+            stop=stop,
             wait=self._wait,
             retry=retry_if_exception(lambda e: _retryable(e, safe_to_repeat, self.settings.max_retry_after)),
             sleep=self._sleep,
@@ -323,22 +360,55 @@ class HttpClient:
     def _send_once(
         self, request: httpx.Request, route: str, safe_to_repeat: bool, ok: Callable[[httpx.Response], bool] | None
     ) -> httpx.Response:
+        if self.halted is not None:
+            raise self._not_sent(request, route)
         self.pacer.acquire()
         started = time.perf_counter()
         try:
             response = self._client.send(request)
+        except _AnswerTooLarge as exc:
+            self.stats.add(RequestKey(self.label, request.method, route, exc.status), time.perf_counter() - started)
+            hint = (
+                "If answers this large are expected, raise max_answer_mb for this system; otherwise a proxy or a "
+                "wrong url answers instead of the API."
+            )
+            unusable = self._unusable(request, route, exc.status, exc.headers, exc.message, exc.head, hint)
+            raise self._halt(unusable) from None
         except httpx.TransportError as exc:
             self.stats.add(RequestKey(self.label, request.method, route, 0), time.perf_counter() - started)
+            tls = _tls_failure(exc)
+            if tls is not None:
+                raise self._halt(
+                    TlsError(
+                        f"TLS failed: {tls}",
+                        system=self.system,
+                        method=request.method,
+                        route=route,
+                        hint=_TLS_HINT if isinstance(tls, ssl.SSLCertVerificationError) else _TLS_OTHER_HINT,
+                    )
+                ) from None
             # a request that never connected did not reach the server; any other failure may have
             not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-            raise TransportError(
+            maybe_applied = not not_sent and request.method not in ("GET", "HEAD")
+            error = TransportError(
                 f"no answer: {type(exc).__name__}: {exc}",
                 system=self.system,
                 method=request.method,
                 route=route,
-                maybe_applied=not not_sent and request.method not in ("GET", "HEAD"),
+                maybe_applied=maybe_applied,
                 hint="Check the URL and the network; the request is retried automatically when that is safe.",
-            ) from None
+            )
+            if maybe_applied and not safe_to_repeat and isinstance(exc, httpx.TimeoutException):
+                # a write the server did not answer in time: its outcome is unknown (the intent log settles it
+                # next run), and a server too slow for one write is too slow for the next: stop writing to it.
+                # A dropped connection is a passing fault and does not stop the run.
+                error.hint = (
+                    f"The system did not answer within {self.settings.timeout:g} s. The write may have been "
+                    "applied: the next run checks before writing again. Raise timeout for this system if it is "
+                    "this slow."
+                )
+                raise self._halt(error) from None
+            raise error from None
         elapsed = time.perf_counter() - started
         self.stats.add(RequestKey(self.label, request.method, route, response.status_code), elapsed)
         log.debug(
@@ -362,13 +432,15 @@ class HttpClient:
             # Redirects are not followed: the credentials would travel to wherever Location points, and an API
             # that redirects is a login page, a proxy or a wrong URL, none of which answers the call.
             location = response.headers.get("Location", "")
-            return UnexpectedAnswer(
-                f"redirected to {redact(location) or 'nowhere'}; redirects are not followed",
-                system=self.system,
-                method=request.method,
-                route=route,
-                status=status,
-                hint="Set the system's url to the address the API answers on (https, the final host and path).",
+            return self._halt(
+                UnexpectedAnswer(
+                    f"redirected to {redact(location) or 'nowhere'}; redirects are not followed",
+                    system=self.system,
+                    method=request.method,
+                    route=route,
+                    status=status,
+                    hint="Set the system's url to the address the API answers on (https, the final host and path).",
+                )
             )
         if status == 429 or (self.is_throttled and self.is_throttled(response)):
             wait = parse_retry_after(response.headers.get("Retry-After"))
@@ -384,59 +456,163 @@ class HttpClient:
                 hint="The system is throttling requests: lower requests_per_minute for it in the config.",
             )
         specific = self.error_for(response, route) if self.error_for else None
-        if specific is not None:
-            return specific
-        kwargs: dict[str, Any] = {"system": self.system, "method": request.method, "route": route, "status": status}
-        message = _short_body(response)
-        hint = {
-            401: "Check the credentials configured for this system.",
-            403: "The account lacks permission for this operation.",
-        }.get(status)
-        error = error_class_for_status(status)(message, hint=hint, **kwargs)
-        if status == 503 and isinstance(error, ServerError):  # "unavailable, come back in N seconds"
-            error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if specific is None:
+            kwargs: dict[str, Any] = {
+                "system": self.system,
+                "method": request.method,
+                "route": route,
+                "status": status,
+            }
+            hint = {
+                401: "Check the credentials configured for this system.",
+                403: "The account lacks permission for this operation.",
+                404: "The server does not know this route: check the system's url (and the API version or region).",
+            }.get(status)
+            specific = error_class_for_status(status)(_short_body(response), hint=hint, **kwargs)
+            if status == 503 and isinstance(specific, ServerError):  # "unavailable, come back in N seconds"
+                specific.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if isinstance(specific, AuthError):
+            # every later request would be refused the same way, and servers lock accounts out after a few
+            self._halt(specific)
+        return specific
+
+    def _halt(self, error: RemoteError) -> RemoteError:
+        """Remember the first error that makes this system unusable for the rest of the run; return it."""
+        if self.halted is None:
+            self.halted = error
+            log.warning(
+                "no further requests to this system in this run",
+                extra={"system": self.system, "error": str(error)[:300]},
+            )
         return error
+
+    def _not_sent(self, request: httpx.Request, route: str) -> NotSent:
+        cause = self.halted
+        assert cause is not None
+        where = " ".join(p for p in (cause.method, cause.route) if p)
+        status = f" -> {cause.status}" if cause.status is not None else ""
+        # short: the first error of the run says what happened and what to do; this one only says "skipped"
+        return NotSent(
+            f"not sent: this run stopped using the system after {where}{status} (the first error says why)",
+            system=self.system,
+            method=request.method,
+            route=route,
+        )
+
+    def _bound_answer(self, response: httpx.Response) -> None:
+        """Response hook: refuse an answer declared too large, and bound the size and time of reading the rest."""
+        limit = self.settings.max_answer_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _AnswerTooLarge(response, f"announced {int(declared):,} bytes", b"", limit)
+        deadline = time.monotonic() + 4 * self.settings.timeout
+        response.stream = _BoundedStream(response, limit, deadline)  # type: ignore[arg-type]
+
+    def _unusable(
+        self,
+        request: httpx.Request,
+        route: str,
+        status: int,
+        headers: httpx.Headers,
+        reason: str,
+        head: bytes,
+        hint: str,
+    ) -> UnexpectedAnswer:
+        """An answer that cannot be used. To a write that succeeded (2xx, not idempotent) the write may have
+        been applied: :class:`UnusableWriteAnswer` keeps a create's intent open, like a dropped connection."""
+        ctype = headers.get("Content-Type", "").split(";")[0] or "no content type"
+        text = " ".join(head[:120].decode("utf-8", "replace").split())
+        message = f"{reason} ({ctype}): {redact(text)!r}" if head else f"{reason} ({ctype})"
+        cls = (
+            UnusableWriteAnswer
+            if 200 <= status < 300 and request.method not in IDEMPOTENT_METHODS
+            else UnexpectedAnswer
+        )
+        return cls(
+            message,
+            system=self.system,
+            method=request.method,
+            route=route,
+            status=status,
+            hint=hint,
+        )
 
     def json(self, response: httpx.Response, expect: type | tuple[type, ...] | None = None) -> Any:
         """The JSON body of a successful ``response``, checked before anyone uses it.
 
         Anything but JSON (an HTML page with status 200 from a proxy or a login form, a body cut short) and,
         with ``expect``, JSON of another top-level type raise :class:`UnexpectedAnswer` naming the system, the
-        route, the status and the first bytes of the body. Adapters check deeper shapes themselves.
+        route, the status and the first bytes of the body (:class:`UnusableWriteAnswer` for a write, which may
+        have been applied). The client then sends nothing more in this run. Adapters check deeper shapes
+        themselves (:func:`shape_error` makes the error for them).
         """
         route = self.route_of(response.request)
-        kw: dict[str, Any] = {
-            "system": self.system,
-            "method": response.request.method,
-            "route": route,
-            "status": response.status_code,
-        }
+        method = response.request.method
+        cls = UnusableWriteAnswer if method not in IDEMPOTENT_METHODS else UnexpectedAnswer
+        kw: dict[str, Any] = {"system": self.system, "method": method, "route": route, "status": response.status_code}
         ctype = response.headers.get("Content-Type", "")
         if ctype and "json" not in ctype.lower():
-            raise UnexpectedAnswer(
-                f"answered {ctype.split(';')[0]}, not JSON: {_first_bytes(response)}",
-                hint="A proxy, a login page or a wrong url answers instead of the API; check the system's url.",
-                **kw,
+            raise self._halt(
+                cls(
+                    f"answered {ctype.split(';')[0]}, not JSON: {_first_bytes(response)}",
+                    hint="A proxy, a login page or a wrong url answers instead of the API; check the system's url.",
+                    **kw,
+                )
             )
         try:
             body = jsonlib.loads(response.content)
         except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not text
             pos = getattr(exc, "pos", 0)
             reason = getattr(exc, "msg", None) or type(exc).__name__
-            raise UnexpectedAnswer(
-                f"answer is not valid JSON ({reason} at byte {pos}"
-                f"{', cut short' if pos >= len(response.content) - 1 else ''}): {_first_bytes(response)}",
-                hint="The connection or a proxy may have cut the answer short; run again.",
-                **kw,
+            raise self._halt(
+                cls(
+                    f"answer is not valid JSON ({reason} at byte {pos}"
+                    f"{', cut short' if pos >= len(response.content) - 1 else ''}): {_first_bytes(response)}",
+                    hint="The connection or a proxy may have cut the answer short; run again.",
+                    **kw,
+                )
             ) from None
         if expect is not None and not isinstance(body, expect):
             wanted = " or ".join(_json_kind(t) for t in (expect if isinstance(expect, tuple) else (expect,)))
-            raise UnexpectedAnswer(
-                f"expected a JSON {wanted}, got {_json_kind(type(body))}: {_first_bytes(response)}",
-                hint="The server's API differs from the one this bridge speaks (version, proxy, wrong url).",
-                **kw,
+            raise self._halt(
+                cls(
+                    f"expected a JSON {wanted}, got {_json_kind(type(body))}: {_first_bytes(response)}",
+                    hint="The server's API differs from the one this bridge speaks (version, proxy, wrong url).",
+                    **kw,
+                )
             )
         return body
+
+    def shape_error(self, response: httpx.Response, problem: str) -> UnexpectedAnswer:
+        """The error for an answer that parsed but lacks what the adapter relies on (the client halts, as for
+        any unusable answer): ``raise http.shape_error(response, "case 3 has no 'section_id'")``."""
+        method = response.request.method
+        cls = UnusableWriteAnswer if method not in IDEMPOTENT_METHODS else UnexpectedAnswer
+        error = cls(
+            f"unexpected answer: {problem}: {_first_bytes(response)}",
+            system=self.system,
+            method=method,
+            route=self.route_of(response.request),
+            status=response.status_code,
+            hint="The server's API differs from the one this bridge speaks (version, proxy, wrong url).",
+        )
+        self._halt(error)
+        return error
+
+    def records(
+        self, response: httpx.Response, items: Any, keys: tuple[str, ...] = (), *, what: str = "record"
+    ) -> list[dict[str, Any]]:
+        """``items`` checked to be a list of JSON objects that each hold ``keys`` (else :meth:`shape_error`)."""
+        problem = shape_problem(items, keys, what=what)
+        if problem is not None:
+            raise self.shape_error(response, problem)
+        return list(items)
+
+    def record(
+        self, response: httpx.Response, item: Any, keys: tuple[str, ...] = (), *, what: str = "record"
+    ) -> dict[str, Any]:
+        """One JSON object checked to hold ``keys`` (else :meth:`shape_error`)."""
+        return self.records(response, [item], keys, what=what)[0]
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -460,12 +636,92 @@ def _retryable(exc: BaseException, safe_to_repeat: bool, max_retry_after: float 
     if isinstance(exc, RateLimited):
         # a throttled request was not processed; but a Retry-After beyond our patience is final
         return exc.retry_after is None or exc.retry_after <= max_retry_after
+    if isinstance(exc, (TlsError, UnexpectedAnswer)):
+        return False  # a refused certificate is refused again; an unusable answer is not a passing fault
     if isinstance(exc, TransportError):
         return safe_to_repeat or not exc.maybe_applied
     if isinstance(exc, ServerError):
         # 503 means "not processed" by definition; other 5xx may have applied a write
         return safe_to_repeat or exc.status == 503
     return False
+
+
+_TLS_HINT = (
+    "The server's certificate is not trusted (self-signed, expired, or for another host name). Point SSL_CERT_FILE "
+    "at a bundle holding your organisation's CA, fix the url's host name, or, for a test server only, set "
+    "verify_tls = false for this system. Retrying cannot help, so the request was not repeated."
+)
+_TLS_OTHER_HINT = (
+    "The TLS handshake failed (an http:// server behind an https:// url, or no common protocol version). "
+    "Check the url's scheme and port. Retrying cannot help, so the request was not repeated."
+)
+
+
+def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The SSL error at the root of an httpx transport error, if that is what it is."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+class _AnswerTooLarge(Exception):
+    """Raised out of httpx while an answer streams in: it is larger than the client accepts."""
+
+    def __init__(self, response: httpx.Response, what: str, head: bytes, limit: int) -> None:
+        super().__init__(what)
+        self.status = response.status_code
+        self.headers = response.headers
+        self.head = head
+        most = f"{limit:,} bytes" if limit < 1024 * 1024 else f"{limit / 1024 / 1024:g} MB"
+        self.message = f"answer refused: {what}, more than the {most} this client accepts"
+
+
+class _BoundedStream(httpx.SyncByteStream):
+    """The raw body of one answer, read with a size limit and a deadline for the whole answer."""
+
+    def __init__(self, response: httpx.Response, limit: int, deadline: float) -> None:
+        self._response = response
+        self._inner = response.stream
+        self._limit = limit
+        self._deadline = deadline
+
+    def __iter__(self) -> Iterator[bytes]:
+        size = 0
+        head = b""
+        for chunk in self._inner:  # type: ignore[union-attr]
+            size += len(chunk)
+            if len(head) < 120:
+                head += chunk[: 120 - len(head)]
+            if size > self._limit:
+                raise _AnswerTooLarge(self._response, f"{size:,} bytes and counting", head, self._limit)
+            if time.monotonic() > self._deadline:
+                raise httpx.ReadTimeout("the answer did not arrive in full within 4 x timeout")
+            yield chunk
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+def shape_problem(items: Any, keys: tuple[str, ...] = (), *, what: str = "record") -> str | None:
+    """None when ``items`` is a list of JSON objects that each hold every key of ``keys`` with a value that is
+    not null; else what is wrong, in words naming the first offending item."""
+    if not isinstance(items, list):
+        return f"expected a list of {what}s, got {_json_kind(type(items))}"
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            return f"{what} {i + 1} is a JSON {_json_kind(type(item))}, not an object"
+        missing = [k for k in keys if item.get(k) is None]
+        if missing:
+            name = f"{what} {item['id']}" if item.get("id") is not None else f"{what} {i + 1}"
+            return f"{name} has no {', '.join(repr(k) for k in missing)}"
+    return None
 
 
 def _first_bytes(response: httpx.Response, limit: int = 120) -> str:

@@ -1,8 +1,11 @@
 """Versioned schema migrations, so users upgrading keep their store.
 
 Each migration is a function applied once, in order, inside a transaction; the versions applied are kept in
-``tpb_schema_version``. A store written by a newer release is refused rather than guessed at. On PostgreSQL the
-upgrade holds an advisory lock, so several daemons starting at once do not migrate twice.
+``tpb_schema_version``. A store written by a newer release is refused rather than guessed at. Two processes
+opening a store at once (a cron run and a person, several daemons) never migrate twice: on PostgreSQL the
+upgrade holds an advisory lock; on SQLite it runs in a ``BEGIN IMMEDIATE`` transaction, which takes the
+database's write lock before the version is read (the second process waits, then finds the schema current).
+Python's sqlite3 module would otherwise commit each ``CREATE TABLE`` on its own, outside any transaction.
 
 Rule for later changes: never edit an applied migration; add the next one (ALTER TABLE ... with a check that
 the column is not there yet, since version 1 creates tables from the current models with ``checkfirst``).
@@ -35,10 +38,18 @@ def _v3_read_marks(conn: Connection) -> None:
     ReadMark.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
 
 
+def _v4_run_heartbeat(conn: Connection) -> None:
+    columns = {c["name"] for c in inspect(conn).get_columns(Run.__tablename__)}
+    if "heartbeat_at" not in columns:  # a store created at version 4 or later has it from version 1
+        kind = Run.__table__.c.heartbeat_at.type.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
+        conn.execute(text(f"ALTER TABLE {Run.__tablename__} ADD COLUMN heartbeat_at {kind}"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "links, conflicts, runs, intents, result copies", _v1_initial),
     (2, "daemon firings (one run per scheduled firing across instances)", _v2_firings),
     (3, "read marks (incremental reads)", _v3_read_marks),
+    (4, "run heartbeats (runs of a dead process are marked aborted)", _v4_run_heartbeat),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -52,21 +63,48 @@ def current_version(conn: Connection) -> int:
 
 def upgrade(engine: Engine) -> list[int]:
     """Apply the missing migrations; return the versions applied (empty when up to date)."""
-    applied: list[int] = []
+    if engine.dialect.name == "sqlite":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if _up_to_date(conn):  # the common case writes nothing: a read-only store still opens for reading
+                return []
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                applied = _apply(conn)
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+            return applied
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
-        SchemaVersion.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
-        version = current_version(conn)
-        if version > LATEST:
-            raise StoreError(
-                f"the store is at schema version {version}, newer than this testplan-bridge knows ({LATEST})",
-                hint="Upgrade testplan-bridge, or point [store] url at another database.",
-            )
-        for number, _description, apply in MIGRATIONS:
-            if number <= version:
-                continue
-            apply(conn)
-            conn.execute(SchemaVersion.__table__.insert().values(version=number))  # type: ignore[attr-defined]
-            applied.append(number)
+        return _apply(conn)
+
+
+def _up_to_date(conn: Connection) -> bool:
+    version = current_version(conn)
+    _refuse_newer(version)
+    return version == LATEST
+
+
+def _refuse_newer(version: int) -> None:
+    if version > LATEST:
+        raise StoreError(
+            f"the store is at schema version {version}, newer than this testplan-bridge knows ({LATEST})",
+            hint="Upgrade testplan-bridge, or point [store] url at another database.",
+        )
+
+
+def _apply(conn: Connection) -> list[int]:
+    """The missing migrations, inside the caller's transaction (which holds the upgrade lock)."""
+    SchemaVersion.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    version = current_version(conn)
+    _refuse_newer(version)
+    applied: list[int] = []
+    for number, _description, apply in MIGRATIONS:
+        if number <= version:
+            continue
+        apply(conn)
+        conn.execute(SchemaVersion.__table__.insert().values(version=number))  # type: ignore[attr-defined]
+        applied.append(number)
     return applied

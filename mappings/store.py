@@ -2,21 +2,31 @@
 
 SQLite by default (WAL, so readers do not block the writer), PostgreSQL by URL for several daemon instances.
 Every method is its own short transaction, so the store is safe to use from the engine's worker threads.
+
+A new SQLite file is created readable by its owner only (0600; SQLite gives its -wal and -shm files the same
+mode): it holds case content. A store that cannot be written (a read-only file or directory, a full disk, a
+database server refusing writes) raises :class:`~bridge.errors.StoreError` naming the store and what to do,
+at the first write; a run's first write comes before any remote write, so nothing is sent that the store
+could not record.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, create_engine, event, func, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bridge.errors import StoreError
@@ -29,24 +39,59 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///PATH`` store, also in the URI form ``sqlite:///file:PATH?mode=ro&uri=true``
+    (None for an in-memory store or another database)."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    path = unquote(url.split("///", 1)[1].split("?", 1)[0]).removeprefix("file:")
+    if not path or path == ":memory:":
+        return None
+    return Path(path).expanduser()
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty store file readable by its owner only (an empty file is a valid empty database)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # someone else's choice of mode is kept
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None and "file:" not in url:  # a URI names an existing file and how to open it
+            _create_private(path)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            _use_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _use_wal(cur: Any) -> None:
+    """Switch a new file to WAL (persistent: later connections find it so). The switch needs the file to
+    itself and SQLite answers "database is locked" at once, without its busy wait, when a second process opens
+    the new file at the same moment: wait for the other opener here instead."""
+    deadline = time.monotonic() + 30
+    while cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")  # an in-memory database answers "memory": fine, and final
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class Store:
@@ -55,10 +100,14 @@ class Store:
         try:
             self.engine = make_engine(url)
             upgrade(self.engine)
-        except OperationalError as exc:
+        except (OperationalError, DatabaseError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            raise store_error(url, exc, opening=True) from None
+        except OSError as exc:  # the store's directory cannot be created
             raise StoreError(
-                f"cannot open the mapping store at {_safe_url(url)}: {exc.orig}",
-                hint="Check [store] url in the config (and that the database server is running).",
+                f"cannot create the mapping store at {_safe_url(url)}: {exc.strerror}: {exc.filename}",
+                hint="Point [store] url at a directory the user running testplan-bridge can write to.",
             ) from None
         # SQLite allows one writer; serialising our own writers avoids busy waits between threads
         self._write_lock = threading.RLock() if self.is_sqlite else None
@@ -70,6 +119,11 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (None for PostgreSQL or an in-memory store)."""
+        return sqlite_path(self.url) if self.is_sqlite else None
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         lock = self._write_lock
@@ -78,9 +132,20 @@ class Store:
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
+        except (OperationalError, DatabaseError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            raise store_error(self.url, exc) from None
         finally:
             if lock is not None:
                 lock.release()
+
+    def check_writable(self) -> None:
+        """Raise StoreError now if the store cannot take a write (read-only file, directory or server), so a
+        run stops before it talks to any system. Writes nothing: an update of no row, rolled back."""
+        with self.session() as s:
+            s.execute(update(Run).where(col(Run.id) == -1).values(status="running"))
+            s.rollback()
 
     def ping(self) -> bool:
         try:
@@ -272,10 +337,45 @@ class Store:
     def start_run(self, job: str, *, kind: str = "sync", dry_run: bool = False) -> Run:
         with self.session() as s:
             run = Run(job=job, kind=kind, dry_run=dry_run, instance=instance_name())
+            run.heartbeat_at = run.started_at
             s.add(run)
             s.commit()
             s.refresh(run)
             return run
+
+    def heartbeat(self, job: str, instance: str) -> int:
+        """Mark the runs of ``job`` this instance has in progress as alive now; returns how many."""
+        with self.session() as s:
+            result = s.execute(
+                update(Run)
+                .where(col(Run.job) == job, col(Run.status) == "running", col(Run.instance) == instance)
+                .values(heartbeat_at=utcnow())
+            )
+            s.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def abort_stale_runs(self, job: str) -> list[Run]:
+        """Mark the runs of ``job`` still "running" as aborted, as last seen at their heartbeat.
+
+        Only for a caller that holds the job's run lock (:mod:`bridge.runlock`): then no live process runs the
+        job, and a "running" row is what a process that died (SIGKILL, power cut, OOM) left behind.
+        """
+        with self.session() as s:
+            stale = list(s.exec(select(Run).where(Run.job == job, Run.status == "running")))
+            for run in stale:
+                seen = as_utc(run.heartbeat_at or run.started_at)
+                run.status = "aborted"
+                run.finished_at = seen
+                run.duration_s = (seen - as_utc(run.started_at)).total_seconds()
+                run.errors = [
+                    *run.errors,
+                    f"the process running it ({run.instance or 'unknown'}) stopped without finishing; "
+                    f"last seen {seen.isoformat(timespec='seconds')}",
+                ]
+                s.add(run)
+            if stale:
+                s.commit()
+            return stale
 
     def finish_run(self, run: Run, *, status: str, counts: dict[str, Any], errors: list[str]) -> Run:
         with self.session() as s:
@@ -392,6 +492,69 @@ class Store:
             if job:
                 q = q.where(Firing.job == job)
             return list(s.exec(q.order_by(col(Firing.id))))
+
+
+#: what a failed store operation means, by SQLite result code / PostgreSQL SQLSTATE, and what to do about it
+_SQLITE_REASONS = {
+    "SQLITE_READONLY": (
+        "is read-only",
+        "Give the user running testplan-bridge write access to the file and its "
+        "directory (SQLite writes -wal and -shm files beside it), or point [store] url elsewhere.",
+    ),
+    "SQLITE_FULL": (
+        "cannot grow: the disk is full",
+        "Free space on the disk holding the store, then run again: the next run continues where this one stopped.",
+    ),
+    "SQLITE_CANTOPEN": (
+        "cannot be opened",
+        "Check that the file and its directory exist and are readable and "
+        "writable by the user running testplan-bridge.",
+    ),
+    "SQLITE_NOTADB": ("is not a SQLite database", "Point [store] url at the store file testplan-bridge created."),
+    "SQLITE_CORRUPT": ("is damaged", "Restore the store from a backup; `sqlite3 FILE .recover` may save its data."),
+    "SQLITE_BUSY": (
+        "was locked by another process for more than 30 seconds",
+        "Run again when the other process (another sync, a backup, a sqlite3 shell) has finished with it.",
+    ),
+    "SQLITE_IOERR": ("could not be read or written (I/O error)", "Check the disk (space, errors) and run again."),
+    "SQLITE_PERM": ("is not accessible", "Give the user running testplan-bridge access to the file."),
+}
+_POSTGRES_REASONS = {
+    "53100": (
+        "cannot grow: the database server's disk is full",
+        "Free space on the database server, then run again: the next run continues where this one stopped.",
+    ),
+    "25006": ("is read-only (a standby or a read-only transaction)", "Point [store] url at the primary server."),
+    "42501": ("refuses this user", "Grant the store's user the rights on its tables (see docs/daemon.md)."),
+    "57P03": ("is starting up or shutting down", "Run again once the database server is up."),
+}
+
+
+def store_error(url: str, exc: DatabaseError, *, opening: bool = False) -> StoreError:
+    """A StoreError saying what the database said, in words that name the store and what to do."""
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None) or ""
+    table = _SQLITE_REASONS if url.startswith("sqlite") else _POSTGRES_REASONS
+    reason = next((v for k, v in table.items() if code == k or code.startswith(k + "_")), None)
+    if code.startswith("SQLITE_IOERR") and _disk_full(sqlite_path(url)):
+        # a full disk reaches SQLite as an I/O error when it hits the -shm or -wal file rather than the database
+        reason = _SQLITE_REASONS["SQLITE_FULL"]
+    where = f"the mapping store at {_safe_url(url)}"
+    if reason is not None:
+        return StoreError(f"{where} {reason[0]} ({orig})", hint=reason[1])
+    return StoreError(
+        f"{'cannot open ' if opening else ''}{where}{'' if opening else ' failed'}: {orig}",
+        hint="Check [store] url in the config (and that the database server is running).",
+    )
+
+
+def _disk_full(path: Path | None) -> bool:
+    if path is None:
+        return False
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024
+    except OSError:
+        return False
 
 
 def _safe_url(url: str) -> str:

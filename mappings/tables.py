@@ -100,6 +100,9 @@ class Run(SQLModel, table=True):
     errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     duration_s: float | None = None
     instance: str | None = Field(default=None, max_length=200)
+    #: last sign of life of a run in progress (schema version 4): a run left "running" by a process that died
+    #: is marked aborted by the next run of the job, as last seen at this time
+    heartbeat_at: datetime | None = None
 
 
 class Intent(SQLModel, table=True):

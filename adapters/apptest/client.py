@@ -111,29 +111,6 @@ def _route(request: httpx.Request) -> str:
     return "/openapi/v2/testset/{id}"
 
 
-def _envelope(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        snippet = response.text[:200].replace("\n", " ")
-        raise UnexpectedAnswer(
-            f"answer is not valid JSON: {snippet!r}",
-            system=SYSTEM,
-            method=response.request.method,
-            route=_route(response.request),
-            status=response.status_code,
-        ) from None
-    if not isinstance(body, dict):
-        raise UnexpectedAnswer(
-            "answer is not a JSON object",
-            system=SYSTEM,
-            method=response.request.method,
-            route=_route(response.request),
-            status=response.status_code,
-        )
-    return body
-
-
 def _error_for(response: httpx.Response, route: str) -> RemoteError | None:
     """HTTP errors that still carry an envelope keep the vendor's code; 401 without one is a credential problem."""
     try:
@@ -229,11 +206,13 @@ class AppTestClient:
         for attempt in range(MAINTENANCE_RETRIES + 1):
             try:
                 response = self.http.request(method, url, **kw)
-                body = _envelope(response)
+                body = self.http.json(response, dict)
                 code = body.get("result_code", 0)
                 if code in (0, "0", None):
                     data = body.get("data")
                     return data if isinstance(data, dict) else {}
+                if not str(code).isdigit():
+                    raise self.http.shape_error(response, f"result_code {code!r} is not a number")
                 raise error_for_code(
                     int(code), body, method=method, route=_route(response.request), status=response.status_code
                 )
@@ -284,6 +263,14 @@ class AppTestClient:
             if exc.maybe_applied:
                 exc.hint = "The test set may have started: check apptest.ai before starting it again."
             raise
+        if not str(out.get("testset_id", "")).isdigit():
+            raise UnexpectedAnswer(
+                f"the answer names no test set id: {json.dumps(out)[:120]}",
+                system=SYSTEM,
+                method="POST",
+                route="/openapi/v2/testset",
+                hint="The test set may have started: check apptest.ai before starting it again.",
+            )
         return StartedTestset(int(out["testset_id"]), int(out.get("test_count") or 0))
 
     def status(self, testset_id: int) -> TestsetStatus:

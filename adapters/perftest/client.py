@@ -32,6 +32,7 @@ from adapters.codearts.errors import error_body, is_throttled
 from adapters.perftest.settings import PerfTestSettings
 from bridge.errors import (
     ConfigError,
+    NotFound,
     RemoteError,
     ServerError,
     error_class_for_status,
@@ -53,7 +54,10 @@ def _error_for(response: httpx.Response, route: str) -> RemoteError | None:
     message = body.get("error_msg") or body.get("message")
     if not code and not message:
         return None
-    return error_class_for_status(response.status_code)(
+    # PerfTest's own 404 codes name the project or task that is gone; any other 404 (the gateway's APIG.0101,
+    # a bare page) is a route that is not there, never a missing record
+    gone = str(code or "").startswith("SVCSTG.CPTS.404")
+    return (NotFound if gone else error_class_for_status(response.status_code))(
         str(message or code),
         system=SYSTEM,
         method=response.request.method,
@@ -133,7 +137,10 @@ class PerfTestClient:
         self, name: str, case_ids: Sequence[int], *, parallel: bool = False, enable_full_link: bool = False
     ) -> int:
         body = {**self._task_body(name, case_ids, parallel), "enable_full_link": enable_full_link}
-        answer = self.http.json(self.http.post(self._path("v3", "tasks"), json=body), dict)
+        response = self.http.post(self._path("v3", "tasks"), json=body)
+        answer = self.http.json(response, dict)
+        if not str(answer.get("task_id", "")).isdigit():
+            raise self.http.shape_error(response, "the answer names no task_id")
         return int(answer["task_id"])
 
     def update_task_cases(self, task_id: int, name: str, case_ids: Sequence[int], *, parallel: bool = False) -> None:
@@ -143,11 +150,10 @@ class PerfTestClient:
         tasks: dict[int, dict[str, Any]] = {}
         offset = 0
         while True:
-            answer = self.http.json(
-                self.http.get(self._path("v1", f"all-tasks/{self.suite}"), params={"offset": offset, "limit": PAGE}),
-                dict,
+            response = self.http.get(
+                self._path("v1", f"all-tasks/{self.suite}"), params={"offset": offset, "limit": PAGE}
             )
-            page = [t for t in answer.get("tasks") or [] if isinstance(t, dict)]
+            page = self.http.records(response, self.http.json(response, dict).get("tasks") or [], ("id",), what="task")
             new = [t for t in page if int(t["id"]) not in tasks]
             for task in new:
                 tasks[int(task["id"])] = task
@@ -155,15 +161,23 @@ class PerfTestClient:
                 return list(tasks.values())
             offset += len(page)
 
-    def task(self, task_id: int) -> TaskStatus:
-        answer = self.http.json(self.http.get(self._path("v1", f"tasks/{task_id}")), dict)
+    def _task_info(self, task_id: int) -> tuple[httpx.Response, dict[str, Any]]:
+        response = self.http.get(self._path("v1", f"tasks/{task_id}"))
+        answer = self.http.json(response, dict)
         info = answer.get("taskInfo") or answer.get("task_info") or {}
-        return TaskStatus(task_id, int(info.get("run_status", -1)), str(info.get("name") or ""))
+        return response, self.http.record(response, info, what="taskInfo")
+
+    def task(self, task_id: int) -> TaskStatus:
+        response, info = self._task_info(task_id)
+        status = info.get("run_status", -1)
+        if not isinstance(status, int):
+            raise self.http.shape_error(response, f"run_status {status!r} is not a number")
+        return TaskStatus(task_id, status, str(info.get("name") or ""))
 
     def task_cases(self, task_id: int) -> list[int]:
-        answer = self.http.json(self.http.get(self._path("v1", f"tasks/{task_id}")), dict)
-        info = answer.get("taskInfo") or answer.get("task_info") or {}
-        return sorted(int(c["case_id"]) for c in info.get("case_list") or [])
+        response, info = self._task_info(task_id)
+        cases = self.http.records(response, info.get("case_list") or [], ("case_id",), what="case")
+        return sorted(int(c["case_id"]) for c in cases)
 
     def start_task(self, task_id: int) -> int | None:
         answer = self.http.json(

@@ -16,6 +16,7 @@ import httpx
 
 from bridge.errors import (
     AuthError,
+    MissingRoute,
     NotFound,
     PermissionDenied,
     RemoteError,
@@ -71,8 +72,10 @@ def error_for(response: httpx.Response, route: str) -> RemoteError | None:
     message = trim_message(str(error.get("message") or error.get("reason") or f"HTTP {status}"))
     if code == "P2002":
         return UniqueViolation(message, code=code, hint="A record with the same unique key exists already.", **kw)
-    if code == "P2025" or status == 404:
+    if code == "P2025":  # Prisma's "record to update/delete not found": the record is gone
         return NotFound(message, code=code, **kw)
+    if status == 404:  # a 404 that is not Prisma's names no record: an unknown model or route
+        return MissingRoute(message, code=code, hint="Check the TestPlanIt url and the server version.", **kw)
     if error.get("rejectedByPolicy") or status == 403:
         return PermissionDenied(
             message, code=code, hint="The token's user lacks permission for this operation in the project.", **kw
@@ -100,14 +103,32 @@ class TestPlanItClient:
 
     def read(self, model: str, op: str, args: dict[str, Any] | None = None) -> Any:
         response = self.http.get(f"/api/model/{model}/{op}", params={"q": json.dumps(args or {})})
-        return self.http.json(response, dict).get("data")
+        return self._data(response, op, args or {})
 
     def create(self, model: str, args: dict[str, Any], *, op: str = "create") -> Any:
-        return self.http.json(self.http.post(f"/api/model/{model}/{op}", json=args), dict).get("data")
+        return self._data(self.http.post(f"/api/model/{model}/{op}", json=args), op, args)
 
     def update(self, model: str, args: dict[str, Any], *, op: str = "update", idempotent: bool = False) -> Any:
         response = self.http.patch(f"/api/model/{model}/{op}", json=args, idempotent=idempotent)
-        return self.http.json(response, dict).get("data")
+        return self._data(response, op, args)
+
+    def _data(self, response: httpx.Response, op: str, args: dict[str, Any]) -> Any:
+        """``data`` of an answer, checked for the shape the operation answers with: a list of rows (findMany),
+        a row or null (findFirst/findUnique), a row (create/update/upsert), each row with its ``id`` unless the
+        query selected other fields only."""
+        body = self.http.json(response, dict)
+        if "data" not in body:
+            raise self.http.shape_error(response, "the answer has no 'data'")
+        data = body["data"]
+        select = args.get("select")
+        keys = ("id",) if not isinstance(select, dict) or select.get("id") else ()
+        if op == "findMany":
+            return self.http.records(response, data, keys, what="row")
+        if op in ("findFirst", "findUnique"):
+            return None if data is None else self.http.record(response, data, keys, what="row")
+        if op in ("create", "update", "upsert"):
+            return self.http.record(response, data, keys, what="row")
+        return data  # count, aggregate, createMany/updateMany ({"count": N}): read by the caller
 
     def delete(self, model: str, args: dict[str, Any], *, op: str = "delete") -> Any:
         response = self.http.delete(f"/api/model/{model}/{op}", params={"q": json.dumps(args)})

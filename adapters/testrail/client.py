@@ -16,11 +16,11 @@ import httpx
 from adapters.testrail.settings import TestRailSettings
 from bridge.errors import (
     AuthError,
+    MissingRoute,
     NotFound,
     PermissionDenied,
     RemoteError,
     ServerError,
-    UnexpectedAnswer,
     ValidationFailed,
 )
 from bridge.http import HttpClient
@@ -66,7 +66,14 @@ def error_for(response: httpx.Response, route: str) -> RemoteError | None:
     if status == 403:
         return PermissionDenied(message, hint="The TestRail user lacks access to this project or operation.", **kw)
     if status == 404:
-        return NotFound(message, hint="The TestRail server does not know this API method (old version?).", **kw)
+        # TestRail answers 404 for an API method it does not know, never for a missing record (that is a 400):
+        # so a 404 is a route problem and must never read as "the case was deleted"
+        return MissingRoute(
+            message,
+            hint="The TestRail server does not know this API method: check the url (the address you open "
+            "TestRail at, without index.php) and the TestRail version.",
+            **kw,
+        )
     if status == 409:
         return ServerError(message, hint="TestRail is in maintenance mode; try again later.", **kw)
     if status == 400:
@@ -83,6 +90,53 @@ def error_for(response: httpx.Response, route: str) -> RemoteError | None:
             return NotFound(message, **kw)
         return ValidationFailed(message, **kw)
     return None
+
+
+#: keys the adapter reads from the records of each method's answer without a default: an answer without them
+#: is refused as UnexpectedAnswer naming the record, instead of a KeyError deep in a conversion
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    "get_projects": ("id", "name"),
+    "get_suites": ("id",),
+    "get_sections": ("id", "name"),
+    "add_section": ("id",),
+    "get_cases": ("id", "section_id"),
+    "get_case": ("id", "section_id"),
+    "add_case": ("id", "section_id"),
+    "update_case": ("id", "section_id"),
+    "get_case_fields": ("system_name",),
+    "get_statuses": ("id", "name"),
+    "get_configs": ("id", "name"),
+    "get_milestones": ("id", "name"),
+    "get_users": ("id",),
+    "get_plans": ("id",),
+    "get_plan": ("id",),
+    "add_plan": ("id",),
+    "close_plan": ("id",),
+    "get_runs": ("id",),
+    "get_tests": ("id", "case_id"),
+    "get_results_for_run": ("id", "test_id"),
+    "add_results_for_cases": ("id",),
+}
+#: methods that answer a bare array (no pagination)
+ARRAY_METHODS = frozenset({"get_suites", "get_statuses", "get_priorities", "get_case_fields", "get_configs"})
+#: bulk reads: a page object since TestRail 6.7, a bare array before
+PAGED_METHODS = frozenset(
+    {
+        "get_cases",
+        "get_runs",
+        "get_plans",
+        "get_tests",
+        "get_results",
+        "get_results_for_case",
+        "get_results_for_run",
+        "get_sections",
+        "get_projects",
+        "get_milestones",
+        "get_history_for_case",
+        "get_users",
+        "get_labels",
+    }
+)
 
 
 class TestRailClient:
@@ -121,11 +175,28 @@ class TestRailClient:
         return "&".join(parts)
 
     def get(self, method: str, *ids: int | str, **filters: Any) -> Any:
-        return self.http.json(self.http.get(self.url(method, *ids, **filters)), (dict, list))
+        response = self.http.get(self.url(method, *ids, **filters))
+        return self._checked(method, response, self.http.json(response, (dict, list)))
 
     def post(self, method: str, *ids: int | str, body: Mapping[str, Any] | None = None) -> Any:
         response = self.http.post(self.url(method, *ids), json=dict(body or {}))
-        return self.http.json(response, (dict, list)) if response.content.strip() else {}
+        answer = self.http.json(response, (dict, list)) if response.content.strip() else {}
+        return self._checked(method, response, answer) if answer else answer
+
+    def _checked(self, method: str, response: httpx.Response, answer: Any) -> Any:
+        """The records of an answer checked for the keys the adapter reads (see REQUIRED_KEYS)."""
+        keys = REQUIRED_KEYS.get(method, ())
+        what = method.split("_", 1)[-1].rstrip("s") or "record"
+        lists = method in ARRAY_METHODS or method in PAGED_METHODS or method.startswith("add_results")
+        if isinstance(answer, list):
+            if not lists:
+                raise self.http.shape_error(response, f"{method} answered an array where one {what} is expected")
+            return self.http.records(response, answer, keys, what=what)
+        if method in ARRAY_METHODS:
+            raise self.http.shape_error(response, f"{method} answered an object where an array is expected")
+        if method in PAGED_METHODS:
+            return answer  # a page: its records are checked by pages()
+        return self.http.record(response, answer, keys, what=what)
 
     def pages(self, method: str, key: str, *ids: int | str, **filters: Any) -> Iterator[list[dict[str, Any]]]:
         """Every page of a bulk read, however the server paginates.
@@ -136,31 +207,29 @@ class TestRailClient:
         offset = 0
         url = self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=0)
         while True:
-            body = self.http.json(self.http.get(url), (dict, list))
+            response = self.http.get(url)
+            body = self.http.json(response, (dict, list))
             if isinstance(body, dict) and key in body:
-                yield list(body[key] or [])
+                yield self.http.records(response, body[key] or [], REQUIRED_KEYS.get(method, ()), what=key[:-1])
                 nxt = (body.get("_links") or {}).get("next")
                 if not nxt:
                     return
                 url = API + nxt.removeprefix("/").removeprefix("api/v2/")
                 continue
             if isinstance(body, list):  # legacy: a bare array
-                yield body
+                yield self.http.records(response, body, REQUIRED_KEYS.get(method, ()), what=key[:-1])
                 if len(body) < PAGE_SIZE:
                     return
                 offset += PAGE_SIZE
                 url = self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=offset)
                 continue
-            raise UnexpectedAnswer(
-                f"unexpected answer to {method}: neither a page with {key!r} nor an array",
-                system="testrail",
-                route=method,
-            )
+            raise self.http.shape_error(response, f"{method} answered neither a page with {key!r} nor an array")
 
     def all(self, method: str, key: str, *ids: int | str, **filters: Any) -> list[dict[str, Any]]:
         return [item for page in self.pages(method, key, *ids, **filters) for item in page]
 
     def array(self, method: str, *ids: int | str, **filters: Any) -> list[dict[str, Any]]:
         """Endpoints that answer a bare array (suites, statuses, priorities, case fields, configs)."""
-        body = self.get(method, *ids, **filters)
-        return list(body) if isinstance(body, list) else []
+        response = self.http.get(self.url(method, *ids, **filters))
+        body = self.http.json(response, list)
+        return self.http.records(response, body, REQUIRED_KEYS.get(method, ()), what=method.split("_", 1)[-1][:-1])

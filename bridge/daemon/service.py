@@ -4,8 +4,10 @@ One firing, in order (``Daemon.fire``):
 
 1. back-off: the job's streak of failed runs is read from the *store* (not memory), so every instance backs
    off alike and a restart does not forget a failing system;
-2. the job's run lock (PostgreSQL advisory lock; see locks.py): held by another instance = still running
-   there, skip (a job never overlaps itself, on one machine or several);
+2. the job's run lock (:mod:`bridge.runlock`: a PostgreSQL advisory lock, or a file lock beside a SQLite
+   store): held elsewhere = the job is still running there (another instance, or a ``sync`` someone started),
+   skip (a job never overlaps itself, on one machine or several). Taking it marks the runs a dead process
+   left "running" as aborted;
 3. the firing claim (``Store.claim_firing``): lost = another instance runs this firing;
 4. the run, recorded in the store even when the systems cannot be reached (status "failed").
 
@@ -30,8 +32,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bridge.config import Config, Job, load_config, parse_duration
-from bridge.daemon.health import HealthServer
-from bridge.daemon.locks import JobLock
+from bridge.daemon.health import HealthRules, HealthServer, job_health
 from bridge.daemon.metrics import Metrics
 from bridge.daemon.scheduler import (
     FiringExecutor,
@@ -42,9 +43,10 @@ from bridge.daemon.scheduler import (
     make_trigger,
     period,
 )
-from bridge.errors import BridgeError, ConfigError
+from bridge.errors import BridgeError, ConfigError, JobBusy
 from bridge.http import STATS
 from bridge.logs import configure_logging
+from bridge.runlock import RunLock, job_run
 from bridge.sync.engine import JobRunner, open_adapters
 from mappings.store import Store, instance_name
 from mappings.tables import as_utc
@@ -118,6 +120,7 @@ class Daemon:
         self.workers = workers
         self.grace = grace
         self.instance = instance_name()
+        self.started_at = datetime.now(UTC)
         self.metrics = Metrics()
         self.http = http
         if http is not None:
@@ -140,6 +143,7 @@ class Daemon:
 
     # ------------------------------------------------------------------------------------ life cycle
     def start(self) -> None:
+        self._settle_stale_runs()
         self._apply_jobs(self.cfg)
         self.scheduler.start()
         if self.http is not None:
@@ -153,6 +157,25 @@ class Daemon:
                 "http_port": self.http.port if self.http else None,
             },
         )
+
+    def _settle_stale_runs(self) -> None:
+        """Mark the runs that a dead process (this daemon before a SIGKILL, another instance) left "running" as
+        aborted, for every job whose run lock is free now; a job running elsewhere is left to its runner."""
+        for job in scheduled_jobs(self.cfg):
+            lock = RunLock(self.store, job.name)
+            try:
+                if not lock.acquire():
+                    continue
+                try:
+                    for run in self.store.abort_stale_runs(job.name):
+                        log.warning(
+                            "a run left behind by a process that stopped was marked aborted",
+                            extra={"job": job.name, "run_id": run.id, "instance": run.instance},
+                        )
+                finally:
+                    lock.release()
+            except BridgeError as exc:
+                log.error("could not check for runs left behind", extra={"job": job.name, "error": str(exc)})
 
     def run(self) -> int:
         """Serve until stop is requested (signal handlers call request_stop/request_reload); returns 0."""
@@ -277,19 +300,16 @@ class Daemon:
             if not self._backoff_allows(cfg, job, key):
                 self.metrics.skip(name, "backoff")
                 return
-            lock = JobLock(self.store, name)
-            if not lock.acquire():
-                self.metrics.skip(name, "busy-elsewhere")
-                log.info("firing skipped: the job is running on another instance", extra=where)
-                return
             try:
-                if not self.store.claim_firing(name, key, self.instance):
-                    self.metrics.skip(name, "claimed-elsewhere")
-                    log.debug("firing claimed by another instance", extra=where)
-                    return
-                self._run(cfg, job, key)
-            finally:
-                lock.release()
+                with job_run(self.store, name):
+                    if not self.store.claim_firing(name, key, self.instance):
+                        self.metrics.skip(name, "claimed-elsewhere")
+                        log.debug("firing claimed by another instance", extra=where)
+                        return
+                    self._run(cfg, job, key)
+            except JobBusy as exc:
+                self.metrics.skip(name, "busy-elsewhere")
+                log.info("firing skipped: the job is running elsewhere", extra={**where, "detail": exc.message})
         except ShuttingDown:
             log.info("run stopped at a record boundary for shutdown", extra=where)
         except Exception as exc:  # the store went away, a bug: log it, keep the daemon and the other jobs going
@@ -406,33 +426,42 @@ class Daemon:
 
     # ---------------------------------------------------------------------------------- observability
     def health(self) -> tuple[int, dict[str, Any]]:
+        """/healthz: 200 when the store answers and every scheduled job is healthy (see health.job_health)."""
         store_ok = self.store.ping()
         now = datetime.now(UTC)
         jobs: dict[str, Any] = {}
         with self._lock:
             cfg = self.cfg
             running = set(self._inflight)
+        rules = HealthRules(cfg.daemon.unhealthy_after_failures, cfg.daemon.unhealthy_after_periods)
+        reasons: list[str] = []
         if store_ok:
             try:
                 for job in scheduled_jobs(cfg):
-                    ok = self.store.last_success(job.name)
-                    finished = as_utc(ok.finished_at or ok.started_at) if ok else None
-                    jobs[job.name] = {
-                        "schedule": job.schedule,
-                        "last_success": finished.isoformat(timespec="seconds") if finished else None,
-                        "last_success_age_s": round((now - finished).total_seconds(), 1) if finished else None,
-                        "running_here": job.name in running,
-                    }
-            except Exception:
+                    assert job.schedule is not None
+                    every = period(make_trigger(job.schedule), now)
+                    runs = self.store.runs(job=job.name, limit=max(25, rules.failures + 5))
+                    state = job_health(runs, every=every, now=now, watching_since=self.started_at, rules=rules)
+                    if state["last_success"] is None and (ok := self.store.last_success(job.name)) is not None:
+                        # older than the runs read: the age still counts from it
+                        state = job_health(
+                            [*runs, ok], every=every, now=now, watching_since=self.started_at, rules=rules
+                        )
+                    jobs[job.name] = {"schedule": job.schedule, **state, "running_here": job.name in running}
+                    reasons += [f"job {job.name}: {r}" for r in state["reasons"]]
+            except BridgeError:
                 store_ok = False
+        if not store_ok:
+            reasons.insert(0, "the store cannot be reached")
         body = {
-            "status": "ok" if store_ok else "store unreachable",
+            "status": "ok" if not reasons else ("store unreachable" if not store_ok else "unhealthy"),
+            "reasons": reasons,
             "instance": self.instance,
             "store": "reachable" if store_ok else "unreachable",
             "stopping": self._stopping.is_set(),
             "jobs": jobs,
         }
-        return (200 if store_ok else 503), body
+        return (200 if not reasons else 503), body
 
     def metrics_text(self) -> str:
         with self._lock:

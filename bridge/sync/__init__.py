@@ -27,6 +27,7 @@ def propagate_results(config: Config, system_name: str, report: Any) -> dict[str
         return {}
     # imported only now: a CI push with no linking job should not pay for loading the engine and SQLAlchemy
     from bridge.commands import run_job
+    from bridge.errors import JobBusy
     from mappings.store import Store
 
     copied: dict[str, int] = {}
@@ -36,7 +37,13 @@ def propagate_results(config: Config, system_name: str, report: Any) -> dict[str
             if store.link_count(job.name) == 0:
                 continue  # the job never ran: its cases are not linked, nothing can be placed
             partial = job.model_copy(update={"entities": [Entity.PLAN, Entity.RESULT]})
-            sync_report = run_job(config, partial, store, dry_run=False)
+            try:
+                sync_report = run_job(config, partial, store, dry_run=False)
+            except JobBusy as exc:  # the job is running (the daemon): that run, or its next one, copies them
+                log.info(
+                    "results not propagated now: the job is running", extra={"job": job.name, "detail": exc.message}
+                )
+                continue
             other = job.right if job.left == system_name else job.left
             copied[f"{job.name} -> {other}"] = sum(
                 c.get("created", 0) for (system, entity), c in sync_report.counts.items() if entity == "result"

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.codearts.iam import IamTokenAuth
 from adapters.codearts.simulator import CodeArtsSimulator
-from bridge.errors import AuthError, CannotRepresent, PartialBatchFailure, RateLimited
+from bridge.errors import AuthError, CannotRepresent, PartialBatchFailure
 from bridge.model import Case, CaseType, Plan, PlanRun, Priority, Result, Status, Step
 from tests.codearts.conftest import make_adapter
 
@@ -164,10 +164,10 @@ def test_throttling_is_backed_off(adapter, sim):
     assert adapter.get_case("0" * 32) is None
     assert time.monotonic() - started < 5
     assert sim.faults.throttle_next == 0  # both throttled answers were waited out, the third attempt answered
+    # throttling is bounded by time, not by max_retries: ten in a row are waited out too (see bridge/http.py)
     sim.faults.throttle_next = 10
-    with pytest.raises(RateLimited) as info:
-        adapter.client.list_plans_v2(0, 10)
-    assert "APIG.0308" in str(info.value)
+    adapter.client.list_plans_v2(0, 10)
+    assert sim.faults.throttle_next == 0
 
 
 def test_wrong_secret_is_auth_error(sim, server):

@@ -53,13 +53,19 @@ def test_failing_job_backs_off_while_others_run_and_observability(tmp_path: Path
             d.event("run finished", job="good", status="ok")
             time.sleep(9)
 
-            # /healthz: alive, store reachable, last success age per job (none yet for the failing one)
+            # /healthz: store reachable, last success age per job (none yet for the failing one), and 503 with
+            # the reasons: a job that fails every run is not a healthy daemon, whatever the others do
             health = d.get("/healthz")
-            assert health.status_code == 200, health.text
+            assert health.status_code == 503, health.text
             body = health.json()
-            assert body["store"] == "reachable"
-            assert body["jobs"]["good"]["last_success_age_s"] < 5
-            assert body["jobs"]["bad"]["last_success"] is None
+            assert body["store"] == "reachable" and body["status"] == "unhealthy"
+            assert body["reasons"] and all(r.startswith("job bad: ") for r in body["reasons"])
+            assert any("runs in a row" in r and "Connection refused" in r for r in body["reasons"])
+            assert body["jobs"]["good"]["last_success_age_s"] < 5 and body["jobs"]["good"]["healthy"]
+            assert body["jobs"]["good"]["last_run"]["status"] == "ok"
+            assert body["jobs"]["bad"]["last_success"] is None and not body["jobs"]["bad"]["healthy"]
+            assert body["jobs"]["bad"]["last_run"]["status"] == "failed"
+            assert body["jobs"]["bad"]["failures_in_a_row"] >= 3
 
             metrics = d.get("/metrics")
             assert metrics.status_code == 200

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from bridge.daemon.locks import lock_key
 from bridge.daemon.metrics import Metrics
 from bridge.daemon.scheduler import (
     backoff_allows,
@@ -16,6 +15,7 @@ from bridge.daemon.scheduler import (
     period,
 )
 from bridge.http import RequestKey, RequestStats
+from bridge.runlock import lock_key
 
 T0 = datetime(2025, 3, 4, 10, 7, 13, 456789, tzinfo=UTC)
 

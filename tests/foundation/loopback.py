@@ -7,6 +7,7 @@ pacing where they really happen.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import defaultdict, deque
@@ -19,6 +20,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 DROP = -1  # a queued "status" that drops the connection in the middle of the answer
+CHUNKED = -2  # a queued "status": 200 with the body sent in chunks, without a Content-Length
+DRIP = -3  # a queued "status": 200 with the body sent one small piece every 0.1 s
 
 
 @dataclass
@@ -77,6 +80,16 @@ def build_app(script: Script) -> Starlette:
                 raise ConnectionAbortedError("dropped on purpose by the test server")
 
             return StreamingResponse(broken(), media_type="application/json")
+        if status in (CHUNKED, DRIP):
+            size = 8192 if status == CHUNKED else 2
+
+            async def pieces() -> AsyncIterator[bytes]:
+                for i in range(0, len(payload), size):
+                    if status == DRIP:
+                        await asyncio.sleep(0.1)
+                    yield payload[i : i + size]
+
+            return StreamingResponse(pieces(), media_type="application/json")
         if callable(headers.get("Retry-After")):  # computed when answering (HTTP dates)
             headers = {**headers, "Retry-After": headers["Retry-After"]()}  # type: ignore[operator]
         return Response(payload, status_code=status, headers=headers, media_type="application/json")

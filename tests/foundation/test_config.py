@@ -113,6 +113,9 @@ def test_the_base_config_is_valid(tmp_path: Path) -> None:
     assert config.store.url.endswith("bridge.db")
 
 
+#: the rest of a TestRail system table, for the url cases
+TR3 = 'user = "u"\napi_key = "k"\nproject = 1'
+
 # (id, replacements, fragments the message must contain)
 BAD: list[tuple[str, dict[str, str], list[str]]] = [
     ("unknown top-level key", {"TOP": 'colour = "blue"'}, ["colour: unknown key"]),
@@ -236,6 +239,31 @@ BAD: list[tuple[str, dict[str, str], list[str]]] = [
         ["jobs[0].field_owners.priority", "'left' or 'right'", "'middle'"],
     ),  # noqa: E501
     ("jobs as a table", {"MORE": "", "JOB": ""}, ["jobs", "list"]),
+    (
+        "url of another scheme",
+        {
+            "MORE": '[systems.t3]\nkind = "testrail"\nurl = "ftp://files.example.com/tr"\n' + TR3,
+        },
+        ["systems.t3.url", "expected an http:// or https:// URL", "'ftp://files.example.com/tr'"],
+    ),
+    (
+        "url without a scheme",
+        {"MORE": '[systems.t3]\nkind = "testplanit"\nurl = "127.0.0.1:8080/api"\ntoken = "tpi_x"\nproject_id = 1'},
+        ["systems.t3.url", "expected an http:// or https:// URL", "'127.0.0.1:8080/api'"],
+    ),
+    (
+        "url without a host",
+        {"MORE": '[systems.t3]\nkind = "testrail"\nurl = "https:///index.php"\nuser = "u"\napi_key = "k"\nproject = 1'},
+        ["systems.t3.url", "no host name"],
+    ),
+    (
+        "url with a port that is not a number",
+        {
+            "MORE": '[systems.t3]\nkind = "testrail"\nurl = "http://tr.example.com:80a/"\n' + TR3,
+        },
+        ["systems.t3.url", "port is not valid"],
+    ),
+    ("unhealthy after no failure", {"DAEMON": "unhealthy_after_failures = 0"}, ["daemon.unhealthy_after_failures"]),
     ("reserved key source", {"TOP": 'source = "x"'}, ["source: unknown key"]),
 ]
 
@@ -371,6 +399,17 @@ def test_cli_check_of_a_bad_config_exits_2_with_one_paragraph_and_writes_nothing
     assert SECRET not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert not (tmp_path / "bridge.db").exists()
+
+
+def test_cli_check_refuses_a_url_that_is_not_http_with_exit_2(tmp_path: Path) -> None:
+    """Before: ``check`` passed, and the run failed later with exit 1. The user-info part is not echoed."""
+    path = write_config(tmp_path)
+    path.write_text(path.read_text().replace('"http://127.0.0.1:9/tpi"', '"ftp://bridge:s3cr3t-pw@127.0.0.1:9/tpi"'))
+    result = _cli("check", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2, result
+    err = result.stderr
+    assert "systems.tpi.url: expected an http:// or https:// URL" in err and "ftp://bridge:***@127.0.0.1:9/tpi" in err
+    assert "s3cr3t-pw" not in err and "Traceback" not in err
 
 
 def test_cli_version_and_check_of_the_example(tmp_path: Path) -> None:

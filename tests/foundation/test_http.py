@@ -18,18 +18,20 @@ import pytest
 
 from bridge.errors import (
     AuthError,
-    NotFound,
+    MissingRoute,
+    NotSent,
     PermissionDenied,
     RateLimited,
     ServerError,
     TransportError,
     UnexpectedAnswer,
+    UnusableWriteAnswer,
     ValidationFailed,
 )
 from bridge.http import HttpClient, HttpSettings, RequestKey, RequestStats, counting, parse_retry_after
 from bridge.logs import configure_logging
 
-from .loopback import DROP, Script
+from .loopback import CHUNKED, DRIP, DROP, Script
 
 
 def client(url: str, stats: RequestStats | None = None, **settings: Any) -> HttpClient:
@@ -249,7 +251,7 @@ def test_refused_connection_is_not_applied_and_is_retried() -> None:
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(400, ValidationFailed), (401, AuthError), (403, PermissionDenied), (404, NotFound), (422, ValidationFailed)],
+    [(400, ValidationFailed), (401, AuthError), (403, PermissionDenied), (404, MissingRoute), (422, ValidationFailed)],
 )
 def test_error_statuses_map_to_typed_errors(script: Script, server_url: str, status: int, error: type) -> None:
     script.queue("/items/5", (status, {}, b'{"error": "Field :title is required"}'))
@@ -266,7 +268,7 @@ def test_request_counters_per_method_route_and_status(script: Script, server_url
     with client(server_url, stats) as http, counting(stats) as delta:
         http.get("/items/1")
         http.get("/items/2")
-        with pytest.raises(NotFound):
+        with pytest.raises(MissingRoute):
             http.get("/items/3")
         http.put("/items/0123456789abcdef0123456789abcdef", json={})
         http.post("/items", json={})
@@ -320,9 +322,76 @@ def test_json_cut_short_and_json_of_the_wrong_shape(script: Script, server_url: 
     with client(server_url) as http:
         with pytest.raises(UnexpectedAnswer, match="not valid JSON.*cut short"):
             http.json(http.get("/cut"), dict)
+    with client(server_url) as http:
         with pytest.raises(UnexpectedAnswer, match="expected a JSON object, got array"):
             http.json(http.get("/shape"), dict)
+    with client(server_url) as http:
         assert http.json(http.get("/fine"), dict) == {"ok": True, "path": "/fine", "method": "GET"}
+
+
+def test_after_an_unusable_answer_the_client_sends_nothing_more(script: Script, server_url: str) -> None:
+    """The point of failure is the last request: a write after it could rest on what the bad answer hid."""
+    script.queue("/list", (200, {"Content-Type": "text/html"}, b"<html>Proxy login</html>"))
+    with client(server_url) as http:
+        with pytest.raises(UnexpectedAnswer):
+            http.json(http.get("/list"), list)
+        with pytest.raises(NotSent) as info:
+            http.post("/cases", json={"title": "x"})
+    assert [a.path for a in script.seen()] == ["/list"]
+    text = str(info.value)
+    assert "not sent: this run stopped using the system after GET /list -> 200" in text and "POST /cases" in text
+
+
+def test_a_write_whose_answer_is_cut_short_may_have_been_applied(script: Script, server_url: str) -> None:
+    """The server took the create and the answer broke on the way: like a dropped connection, not a refusal."""
+    script.queue("/cases", (201, {}, b'{"id": 7, "tit'))
+    with client(server_url) as http:
+        with pytest.raises(UnusableWriteAnswer) as info:
+            http.json(http.post("/cases", json={"title": "x"}), dict)
+    assert info.value.maybe_applied and isinstance(info.value, TransportError)
+    assert isinstance(info.value, UnexpectedAnswer)
+
+
+def test_401_stops_the_client_so_the_account_is_not_locked_out(script: Script, server_url: str) -> None:
+    script.queue("/a", (401, {}, b'{"error": "Authentication failed"}'))
+    with client(server_url) as http:
+        with pytest.raises(AuthError):
+            http.get("/a")
+        for _ in range(3):
+            with pytest.raises(NotSent, match="stopped using the system after GET /a -> 401"):
+                http.get("/b")
+    assert [a.path for a in script.seen()] == ["/a"]
+
+
+def test_a_huge_answer_is_refused_while_it_streams_in(script: Script, server_url: str) -> None:
+    """Chunked (no Content-Length): the limit is applied to the bytes as they arrive."""
+    script.queue("/big", (CHUNKED, {}, b'{"items": [' + b'"x",' * 200_000 + b'"y"]}'))
+    with client(server_url, max_answer_bytes=100_000) as http:
+        with pytest.raises(
+            UnexpectedAnswer, match="answer refused: .* bytes and counting, more than the 100,000 bytes"
+        ):
+            http.get("/big")
+        with pytest.raises(NotSent):
+            http.get("/next")
+    assert [a.path for a in script.seen()] == ["/big"]
+
+
+def test_an_answer_announced_too_large_is_refused_before_reading(script: Script, server_url: str) -> None:
+    script.queue("/big", (200, {}, b"[" + b"1," * 100_000 + b"1]"))
+    with client(server_url, max_answer_bytes=1000) as http:
+        with pytest.raises(UnexpectedAnswer, match="announced 200,003 bytes, more than the 1,000 bytes"):
+            http.get("/big")
+
+
+def test_an_answer_that_drips_in_is_cut_off_by_the_whole_answer_deadline(script: Script, server_url: str) -> None:
+    """httpx's timeout bounds each read; the whole answer gets 4 x timeout."""
+    script.queue("/drip", (DRIP, {}, b"[" + b"1," * 40 + b"1]"))
+    with client(server_url, timeout=0.25, max_retries=0) as http:
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="within 4 x timeout"):
+            http.get("/drip")
+        took = time.monotonic() - started
+    assert took < 40 * 0.1  # the drip takes 4 s in full; it is cut off near 1 s
 
 
 def test_a_redirect_is_never_success_and_never_followed(script: Script, server_url: str) -> None:

@@ -70,3 +70,30 @@ def test_times_survive_a_server_that_is_not_on_utc(pg_url: str) -> None:
         assert run.id is not None
     finally:
         store.close()
+
+
+def test_run_lock_names_its_holder_and_stale_runs_are_settled_on_postgresql(pg_url: str) -> None:
+    """The advisory lock: a second store (another process or machine) is refused with the holder's name; the
+    run a dead holder left is marked aborted by whoever takes the lock next. The upgrade to the heartbeat
+    column (version 4) runs on PostgreSQL too."""
+    import os
+
+    from bridge.errors import JobBusy
+    from bridge.runlock import job_run
+
+    store, other = Store(pg_url), Store(pg_url)
+    try:
+        with store.engine.begin() as conn:  # as a release that knew version 3 left it
+            conn.exec_driver_sql("alter table tpb_run drop column heartbeat_at")
+            conn.exec_driver_sql("delete from tpb_schema_version where version > 3")
+        assert Store(pg_url).start_run("pg-lock").heartbeat_at is not None  # upgraded again; this run is "dead"
+        with job_run(store, "pg-lock") as stale:
+            assert len(stale) == 1 and stale[0].status == "aborted"
+            with pytest.raises(JobBusy, match=rf"job pg-lock is running in process {os.getpid()} on \S+ since 20"):
+                with job_run(other, "pg-lock"):
+                    pass
+        with job_run(other, "pg-lock") as stale:  # released: the other store takes it
+            assert stale == []
+    finally:
+        store.close()
+        other.close()
