@@ -29,6 +29,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from adapters.registry import open_adapters, plan_tasks_opener
 from bridge.config import Config, Job, load_config, parse_duration
 from bridge.daemon.health import HealthServer
 from bridge.daemon.locks import JobLock
@@ -45,7 +46,7 @@ from bridge.daemon.scheduler import (
 from bridge.errors import BridgeError, ConfigError
 from bridge.http import STATS
 from bridge.logs import configure_logging
-from bridge.sync.engine import JobRunner, open_adapters
+from bridge.sync.engine import JobRunner
 from mappings.store import Store, instance_name
 from mappings.tables import as_utc
 
@@ -342,7 +343,13 @@ class Daemon:
                 return
             try:
                 runner = JobRunner(
-                    cfg, job, self.store, adapters=adapters, workers=self.workers, progress=self._progress
+                    cfg,
+                    job,
+                    self.store,
+                    adapters=adapters,
+                    workers=self.workers,
+                    progress=self._progress,
+                    open_plan_tasks=plan_tasks_opener(cfg),
                 )
                 flight.runner = runner
                 log.info("run started", extra={"job": job.name, "scheduled_for": key.isoformat()})
