@@ -251,6 +251,25 @@ class Adapter(abc.ABC):
         raise NotImplementedError(f"{self.kind} cannot store results")
 
 
+class PlanTasks(abc.ABC):
+    """A system that keeps one task per synced plan, made of cases of its own that the plan's cases point to
+    (the job option ``perftest``: CodeArts PerfTest). The engine opens it for a run and closes it after."""
+
+    @abc.abstractmethod
+    def ensure_plan_task(self, plan_name: str, case_ids: Sequence[int]) -> None:
+        """Make the task named after ``plan_name`` hold exactly ``case_ids`` (created when missing; a rerun
+        never makes a second task)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> PlanTasks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def check_limits(case: Case, limits: FieldLimits) -> list[Unrepresentable]:
     """The generic length/count checks against :class:`FieldLimits` (adapters add their own)."""
     problems: list[Unrepresentable] = []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from adapters.base import Adapter, SystemSettings
+    from adapters.base import Adapter, PlanTasks, SystemSettings
     from adapters.simulation import Simulator
+    from bridge.config import Config, Job
 
 KINDS = ("codearts", "testrail", "testplanit", "apptest", "perftest")
 #: kinds whose cases and plans the sync engine can read and write
@@ -29,6 +31,10 @@ ADAPTERS = {
 CHECKERS: dict[str, str] = {
     "apptest": "adapters.apptest.client:check",
     "perftest": "adapters.perftest.client:check",
+}
+#: kinds that keep one task per synced plan (the job option ``perftest``): "module:class(name, settings)"
+PLAN_TASKS = {
+    "perftest": "adapters.perftest.plan_tasks:PerfTestPlanTasks",
 }
 SIMULATORS = {
     "testrail": "adapters.testrail.simulator:TestRailSimulator",
@@ -59,3 +65,33 @@ def create_adapter(name: str, settings: SystemSettings, overrides: dict[str, Any
     maps = load_value_maps(settings.kind, settings.value_maps, overrides or {}, source=f"systems.{name}")
     cls = load(ADAPTERS[settings.kind])
     return cls(name, settings.named(name), maps)  # type: ignore[no-any-return]
+
+
+def open_adapters(
+    config: Config, names: Iterable[str], job: Job | None = None, *, read_only: bool = False
+) -> dict[str, Adapter]:
+    """Create and connect the adapters for ``names`` (with the job's value map overrides); ``read_only`` for
+    a dry run."""
+    adapters: dict[str, Adapter] = {}
+    try:
+        for name in names:
+            overrides = (job.value_maps.get(name) if job else None) or {}
+            adapter = create_adapter(name, config.system(name), overrides)
+            adapter.read_only = read_only
+            adapter.connect()
+            adapters[name] = adapter
+    except BaseException:
+        for adapter in adapters.values():
+            adapter.close()
+        raise
+    return adapters
+
+
+def plan_tasks_opener(config: Config) -> Callable[[str], PlanTasks]:
+    """``open(name) -> PlanTasks`` for the configured systems that keep a task per plan (the engine's hook)."""
+
+    def open_plan_tasks(name: str) -> PlanTasks:
+        settings = config.system(name)
+        return load(PLAN_TASKS[settings.kind])(name, settings)  # type: ignore[no-any-return]
+
+    return open_plan_tasks

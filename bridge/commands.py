@@ -16,7 +16,7 @@ from bridge.errors import ConfigError, JobBusy, RemoteError
 from bridge.logs import configure_logging
 
 if TYPE_CHECKING:
-    from bridge.sync.engine import SyncReport
+    from bridge.sync.report import SyncReport
     from mappings.store import Store
 
 console = Console()
@@ -56,8 +56,9 @@ def run_job(
 
 
 def _run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, workers: int) -> SyncReport:
+    from adapters.registry import open_adapters, plan_tasks_opener
     from bridge.progress import progress_hook
-    from bridge.sync.engine import JobRunner, SyncReport, open_adapters
+    from bridge.sync.engine import JobRunner, SyncReport
 
     try:
         adapters = open_adapters(cfg, [job.left, job.right], job, read_only=dry_run)
@@ -72,7 +73,15 @@ def _run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, w
     try:
         with progress_hook() as hook:
             runner = JobRunner(
-                cfg, job, store, adapters=adapters, dry_run=dry_run, progress=hook, kind=kind, workers=workers
+                cfg,
+                job,
+                store,
+                adapters=adapters,
+                dry_run=dry_run,
+                progress=hook,
+                kind=kind,
+                workers=workers,
+                open_plan_tasks=plan_tasks_opener(cfg),
             )
             return runner.run()
     finally:

@@ -31,6 +31,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from adapters.registry import open_adapters, plan_tasks_opener
 from bridge.config import Config, Job, load_config, parse_duration
 from bridge.daemon.health import HealthRules, HealthServer, job_health
 from bridge.daemon.metrics import Metrics
@@ -47,7 +48,7 @@ from bridge.errors import BridgeError, ConfigError, JobBusy
 from bridge.http import STATS
 from bridge.logs import configure_logging
 from bridge.runlock import RunLock, job_run
-from bridge.sync.engine import JobRunner, open_adapters
+from bridge.sync.engine import JobRunner
 from mappings.store import Store, instance_name
 from mappings.tables import as_utc
 
@@ -362,7 +363,13 @@ class Daemon:
                 return
             try:
                 runner = JobRunner(
-                    cfg, job, self.store, adapters=adapters, workers=self.workers, progress=self._progress
+                    cfg,
+                    job,
+                    self.store,
+                    adapters=adapters,
+                    workers=self.workers,
+                    progress=self._progress,
+                    open_plan_tasks=plan_tasks_opener(cfg),
                 )
                 flight.runner = runner
                 log.info("run started", extra={"job": job.name, "scheduled_for": key.isoformat()})

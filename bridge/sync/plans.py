@@ -1,0 +1,51 @@
+"""Plans: linked after the cases (their membership is translated through the case links)."""
+
+from __future__ import annotations
+
+from bridge.errors import RemoteError
+from bridge.model import Entity, Plan
+from bridge.sync.context import SIDES, RunContext, other
+from bridge.sync.entities import PlanKind
+from bridge.sync.intents import settle_intents
+from bridge.sync.merge import Side
+from bridge.sync.pairs import PairSync, guard_mass_deletion, match_unlinked
+
+
+class PlanSync:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.kind = PlanKind(ctx)
+        self.pairs = PairSync(ctx, self.kind)
+
+    def run(self) -> None:
+        ctx = self.ctx
+        entity = Entity.PLAN.value
+        if Entity.PLAN not in ctx.left.capabilities.entities or Entity.PLAN not in ctx.right.capabilities.entities:
+            return
+        ctx.forget_case_links()  # the case stage may have linked or unlinked cases
+        ctx.conflicts.load(entity)
+        listed: dict[Side, dict[str, Plan]] = {
+            side: {p.id: p for p in ctx.side(side).iter_plans() if p.id is not None and ctx.in_plan_scope(p)}
+            for side in SIDES
+        }
+        links = ctx.store.links(ctx.job.name, entity)
+        settle_intents(ctx, self.kind, listed, links)  # type: ignore[arg-type]
+        links = ctx.store.links(ctx.job.name, entity)
+        active = [link for link in links if link.state == "active"]
+        guard_mass_deletion(ctx, entity, active, listed)
+        for link in active:
+            try:
+                self.pairs.linked(link, listed["left"].get(link.left_id), listed["right"].get(link.right_id))
+            except RemoteError as exc:
+                ctx.report.error(str(exc))
+        matched = match_unlinked(ctx, entity, listed, links)  # type: ignore[arg-type]
+        for lp, rp, _how in matched.pairs:
+            self.pairs.first_sight(lp, rp)
+        for source, plans in (("left", matched.left_only), ("right", matched.right_only)):
+            if not ctx.policy.may_write(other(source)):  # type: ignore[arg-type]
+                continue
+            for plan in plans:
+                try:
+                    ctx.writer.create(self.kind, source, plan, self.kind.for_create(plan, source))  # type: ignore[arg-type]
+                except RemoteError as exc:
+                    ctx.report.error(str(exc))

@@ -1,0 +1,214 @@
+"""The one path by which a run changes anything: remote creates, updates and deletes, links and intents.
+
+Every write is checked against what the side can hold first (a value it cannot hold becomes a
+``cannot-represent`` entry and that write is not made), planned as an action, counted, and only then sent;
+a create is preceded by a committed intent carrying the marker the new record will hold, and the link (with
+the base snapshot) is saved only after the remote write succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bridge.errors import CannotRepresent, RemoteError, TransportError
+from bridge.model import Result
+from bridge.sync.context import RunContext, jsonable, other
+from bridge.sync.entities import EntityKind
+from bridge.sync.markers import marker_for
+from bridge.sync.merge import Side, hashes
+from bridge.sync.report import PlannedAction
+from mappings.tables import Link, ResultCopy
+
+
+class Writer:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    # ------------------------------------------------------------------------------------ records
+    def update(
+        self, kind: EntityKind, target: Side, native_id: str, current: Any, values: dict[str, Any], record: str
+    ) -> dict[str, Any] | None:
+        """Write merged values to one side; return that side's view as stored, or None when not written."""
+        ctx = self.ctx
+        adapter = ctx.side(target)
+        entity = kind.entity
+        updated = kind.apply(current, values, target)
+        problems = kind.check(adapter, updated)
+        if problems:
+            ctx.conflicts.cannot_represent(entity, record, problems, target, left_id=None, right_id=None)
+            return None
+        ctx.report.act(PlannedAction(entity, "update", ctx.name(target), native_id, ", ".join(sorted(values))))
+        if ctx.dry_run:
+            ctx.report.count(ctx.name(target), entity, "updated")
+            return None
+        try:
+            stored = kind.update(adapter, native_id, updated)
+        except CannotRepresent as exc:
+            ctx.conflicts.cannot_represent(entity, record, exc.problems, target)
+            return None
+        except RemoteError as exc:
+            ctx.report.error(f"updating {entity} {native_id} on {ctx.name(target)}: {exc}")
+            ctx.report.count(ctx.name(target), entity, "errors")
+            return None
+        ctx.report.count(ctx.name(target), entity, "updated")
+        return kind.view(stored, target)
+
+    def create(
+        self,
+        kind: EntityKind,
+        source: Side,
+        record: Any,
+        new: Any,
+        *,
+        restored: bool = False,
+        restore_id: str | None = None,
+    ) -> None:
+        """Create ``new`` (built from ``record``) on the other side: checked, intent first, then the link.
+
+        ``restore_id``: the native id the record had on the other side before it was deleted there; a system
+        that keeps deleted rows (TestPlanIt's soft delete, whose row keeps its unique key) brings that row back
+        instead of creating a second one."""
+        ctx = self.ctx
+        entity = kind.entity
+        target = other(source)
+        adapter = ctx.side(target)
+        label = kind.label(record)
+        ref = f"{ctx.name(source)}:{record.id} {label!r}"
+        problems = kind.check(adapter, new)
+        if problems:
+            ids = {"left_id": record.id} if source == "left" else {"right_id": record.id}
+            ctx.conflicts.cannot_represent(entity, ref, problems, target, **ids)
+            return
+        marker = marker_for(ctx.job.name, entity, source, str(record.id))
+        ctx.report.act(PlannedAction(entity, "restore" if restored else "create", ctx.name(target), label, ref))
+        if ctx.dry_run:
+            ctx.report.count(ctx.name(target), entity, "created")
+            return
+        intent = ctx.store.record_intent(ctx.job.name, entity, target, str(record.id), marker)
+        try:
+            created = kind.restore(adapter, restore_id, new, marker) if restore_id is not None else None
+            if created is None:
+                created = kind.create(adapter, new, marker)
+        except TransportError as exc:
+            # the create may have landed: the open intent makes the next run look for the marker first
+            ctx.report.error(f"creating {entity} {ref} on {ctx.name(target)}: {exc}")
+            ctx.report.count(ctx.name(target), entity, "errors")
+            if not exc.maybe_applied:
+                ctx.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
+            return
+        except CannotRepresent as exc:
+            ctx.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
+            ctx.conflicts.cannot_represent(entity, ref, exc.problems, target)
+            return
+        except RemoteError as exc:
+            ctx.store.resolve_intent(intent.id, "failed")  # type: ignore[arg-type]
+            ctx.report.error(f"creating {entity} {ref} on {ctx.name(target)}: {exc}")
+            ctx.report.count(ctx.name(target), entity, "errors")
+            return
+        sview = kind.view(record, source)
+        tview = kind.view(created, target)
+        left_id, right_id = (str(record.id), str(created.id)) if source == "left" else (str(created.id), str(record.id))
+        link = Link(
+            job=ctx.job.name,
+            entity=entity,
+            left_id=left_id,
+            right_id=right_id,
+            marker=marker,
+            base=jsonable(sview),
+            left_hashes=hashes(sview if source == "left" else tview),
+            right_hashes=hashes(tview if source == "left" else sview),
+        )
+        ctx.store.save_link(link, resolve_intent=intent.id, outcome=f"created:{created.id}")
+        ctx.report.count(ctx.name(target), entity, "created")
+        ctx.conflicts.note_lossy(entity, ref, sview, tview, target)
+
+    def delete(self, kind: EntityKind, side: Side, native_id: str) -> bool:
+        """Delete a record on ``side``; False when the delete failed (reported)."""
+        ctx = self.ctx
+        ctx.report.act(PlannedAction(kind.entity, "delete", ctx.name(side), native_id))
+        if ctx.dry_run:
+            ctx.report.count(ctx.name(side), kind.entity, "deleted")
+            return True
+        try:
+            kind.delete(ctx.side(side), native_id)
+        except RemoteError as exc:
+            ctx.report.error(f"deleting {kind.entity} {native_id} on {ctx.name(side)}: {exc}")
+            ctx.report.count(ctx.name(side), kind.entity, "errors")
+            return False
+        ctx.report.count(ctx.name(side), kind.entity, "deleted")
+        return True
+
+    def ensure_folder(self, target: Side, path: Sequence[str]) -> None:
+        ctx = self.ctx
+        ctx.report.act(PlannedAction("folder", "create", ctx.name(target), "/".join(path)))
+        if not ctx.dry_run:
+            try:
+                ctx.side(target).ensure_folder(path)
+            except RemoteError as exc:
+                ctx.report.error(str(exc))
+                ctx.report.count(ctx.name(target), "folder", "errors")
+                return
+        ctx.report.count(ctx.name(target), "folder", "created")
+
+    def post_results(
+        self,
+        source: Side,
+        target: Side,
+        target_plan_id: str,
+        outgoing: Sequence[tuple[Result, Result]],
+        *,
+        fingerprint: Callable[[Result], str],
+    ) -> None:
+        """Post copies of source results (``(source result, copy)`` pairs) to the target plan and record them."""
+        ctx = self.ctx
+        name = ctx.name(target)
+        ctx.report.act(PlannedAction("result", "create", name, f"{len(outgoing)} results", f"plan {target_plan_id}"))
+        if ctx.dry_run:
+            ctx.report.count(name, "result", "created", len(outgoing))
+            return
+        # Results carry no marker on every system (TestRail has nowhere to keep one), so the intent names the
+        # target plan: a run that dies between posting and recording leaves it open, and the next run adopts
+        # what landed (see ResultSync._adopt_posted) instead of posting it a second time.
+        intent = ctx.store.record_intent(
+            ctx.job.name, "result", target, f"plan:{target_plan_id}", f"results:{len(outgoing)}"
+        )
+        try:
+            stored = ctx.side(target).add_results([c for _, c in outgoing])
+        except CannotRepresent as exc:  # refused before anything was sent
+            self.resolve_intent(intent.id, "failed")
+            ctx.conflicts.cannot_represent("result", f"plan {target_plan_id}", exc.problems, target)
+            return
+        except RemoteError as exc:
+            # some batches may have landed: the intent stays open for the next run to settle
+            ctx.report.error(f"posting results to {name}: {exc}")
+            ctx.report.count(name, "result", "errors")
+            return
+        rows = [
+            ResultCopy(
+                job=ctx.job.name,
+                source_side=source,
+                source_id=str(src.id),
+                target_id=str(st.id) if st.id is not None else None,
+                marker=copy.marker or "",
+                fingerprint=fingerprint(copy),
+            )
+            for (src, copy), st in zip(outgoing, stored, strict=False)
+        ]
+        ctx.store.record_result_copies(rows)
+        self.resolve_intent(intent.id, f"created:{len(rows)}")
+        ctx.report.count(name, "result", "created", len(rows))
+
+    # -------------------------------------------------------------------------------------- store
+    def save_link(self, link: Link, *, resolve_intent: int | None = None, outcome: str | None = None) -> Link:
+        if self.ctx.dry_run:
+            return link
+        return self.ctx.store.save_link(link, resolve_intent=resolve_intent, outcome=outcome)
+
+    def delete_link(self, link: Link) -> None:
+        if not self.ctx.dry_run:
+            self.ctx.store.delete_link(link)
+
+    def resolve_intent(self, intent_id: int | None, outcome: str) -> None:
+        if not self.ctx.dry_run and intent_id is not None:
+            self.ctx.store.resolve_intent(intent_id, outcome)
