@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,7 +19,18 @@ if TYPE_CHECKING:
 
 console = Console()
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
-COLUMNS = ("created", "updated", "unchanged", "linked", "adopted", "deleted", "unlinked", "conflicts", "errors")
+COLUMNS = (
+    "created",
+    "updated",
+    "unchanged",
+    "linked",
+    "differed",
+    "adopted",
+    "deleted",
+    "unlinked",
+    "skipped",
+    "errors",
+)
 
 
 def load(config_path: Path) -> tuple[Config, Store]:
@@ -35,11 +44,19 @@ def load(config_path: Path) -> tuple[Config, Store]:
 
 
 def run_job(
-    cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str = "sync", workers: int = 4, wait: bool = False
+    cfg: Config,
+    job: Job,
+    store: Store,
+    *,
+    dry_run: bool,
+    kind: str = "sync",
+    workers: int = 4,
+    overwrite: bool = False,
+    wait: bool = False,
 ) -> SyncReport:
     """Run one job; a real run holds the job's run lock (:mod:`bridge.runlock`): busy raises JobBusy."""
     if dry_run:  # writes nothing: it need not wait for, nor keep out, a real run
-        return _run_job(cfg, job, store, dry_run=dry_run, kind=kind, workers=workers)
+        return _run_job(cfg, job, store, dry_run=dry_run, kind=kind, workers=workers, overwrite=overwrite)
     from bridge.runlock import job_run
 
     def waiting(holder: str) -> None:
@@ -52,10 +69,12 @@ def run_job(
                 f"finishing; last seen {run.finished_at:%Y-%m-%d %H:%M:%S} UTC): recorded as aborted",
                 markup=False,
             )
-        return _run_job(cfg, job, store, dry_run=dry_run, kind=kind, workers=workers)
+        return _run_job(cfg, job, store, dry_run=dry_run, kind=kind, workers=workers, overwrite=overwrite)
 
 
-def _run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, workers: int) -> SyncReport:
+def _run_job(
+    cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, workers: int, overwrite: bool
+) -> SyncReport:
     from adapters.registry import open_adapters, plan_tasks_opener
     from bridge.progress import progress_hook
     from bridge.sync.engine import JobRunner, SyncReport
@@ -82,6 +101,7 @@ def _run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, w
                 kind=kind,
                 workers=workers,
                 open_plan_tasks=plan_tasks_opener(cfg),
+                overwrite=overwrite,
             )
             return runner.run()
     finally:
@@ -90,6 +110,8 @@ def _run_job(cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, w
 
 
 def print_report(report: SyncReport, *, show_actions: bool) -> None:
+    from bridge.sync.report import action_lines
+
     title = f"job {report.job}: {report.left} <-> {report.right}" + (
         " (dry run: nothing written)" if report.dry_run else ""
     )
@@ -107,11 +129,23 @@ def print_report(report: SyncReport, *, show_actions: bool) -> None:
     console.print(table)
     if show_actions:
         for a in report.actions:
-            console.print(
-                f"  would {a.action:8} {a.entity:6} on {a.system:12} {a.record} {a.detail}",
-                markup=False,
-                highlight=False,
-            )
+            for line in action_lines(a, would=report.dry_run):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+    opened, closed = report.conflicts_opened, report.conflicts_closed
+    by_entity = ", ".join(f"{entity} {n}" for entity, n in sorted(report.conflicts_open.items()))
+    console.print(
+        f"  conflicts: {sum(report.conflicts_open.values())} open"
+        + (f" ({by_entity})" if by_entity else "")
+        + (
+            f"; this run would open {opened} and close {closed}"
+            if report.dry_run
+            else f"; {opened} new, {closed} closed by this run"
+        )
+        + (f" (testplan-bridge conflicts list --job {report.job})" if report.conflicts_open else ""),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     for note in report.notes:
         console.print(f"  note: {note}", markup=False)
     for err in report.errors[:20]:
@@ -156,6 +190,14 @@ def register(app: typer.Typer) -> None:
         target: Annotated[str, typer.Option("--to", help="System to copy to")],
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be copied; write nothing")] = False,
         resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted migration")] = False,
+        overwrite: Annotated[
+            bool,
+            typer.Option(
+                "--overwrite",
+                help="Records already on the target that match one of the source but differ take the source's "
+                "values (default: each difference is a conflict, and the target keeps its value)",
+            ),
+        ] = False,
         workers: Annotated[int, typer.Option(help="Records written in parallel")] = 4,
         wait: Annotated[bool, typer.Option("--wait", help="If the job is running elsewhere, wait for it")] = False,
     ) -> None:
@@ -172,8 +214,16 @@ def register(app: typer.Typer) -> None:
                 f"the last migration {source} -> {target} (run {previous[0].id}) did not finish ({previous[0].status})",
                 hint="Run again with --resume to continue it: records already copied are not copied twice.",
             )
-        report = run_job(cfg, job, store, dry_run=dry_run, kind="migrate", workers=workers, wait=wait)
+        report = run_job(
+            cfg, job, store, dry_run=dry_run, kind="migrate", workers=workers, overwrite=overwrite, wait=wait
+        )
         print_report(report, show_actions=dry_run)
+        console.print(
+            migration_summary(report, source, target, overwrite=overwrite),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(0 if report.status == "ok" else 1)
 
     @app.command()
@@ -188,79 +238,9 @@ def register(app: typer.Typer) -> None:
         configure_logging("warning")
         raise typer.Exit(run_demo(workdir))
 
-    conflicts_app = typer.Typer(help="List, show and resolve conflicts.", no_args_is_help=True)
-    app.add_typer(conflicts_app, name="conflicts")
+    from bridge.conflict_commands import register as register_conflicts
 
-    @conflicts_app.command("list")
-    def conflicts_list(
-        config: ConfigOption,
-        job: Annotated[str | None, typer.Option(help="Only this job")] = None,
-        all_: Annotated[bool, typer.Option("--all", help="Include resolved conflicts")] = False,
-    ) -> None:
-        """Open conflicts (with --all, resolved ones too)."""
-        _cfg, store = load(config)
-        rows = store.conflicts(job=job, open_only=not all_)
-        table = Table(title=f"{len(rows)} conflict(s)" + ("" if all_ else " open"), title_justify="left")
-        for col in ("id", "job", "entity", "kind", "record", "field", "status"):
-            table.add_column(col)
-        for c in rows:
-            status = "open" if c.resolved_at is None else f"{c.resolution}"
-            table.add_row(str(c.id), c.job, c.entity, c.kind, c.record, c.field or "", status)
-        console.print(table)
-
-    @conflicts_app.command("show")
-    def conflicts_show(config: ConfigOption, conflict_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
-        """Everything about one conflict: base, left and right values."""
-        _cfg, store = load(config)
-        c = store.conflict(conflict_id)
-        if c is None:
-            raise ConfigError(
-                f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list"
-            )
-        data: dict[str, Any] = c.model_dump(mode="json")
-        console.print_json(json.dumps(data, default=str))
-
-    @conflicts_app.command("resolve")
-    def conflicts_resolve(
-        config: ConfigOption,
-        conflict_id: Annotated[int, typer.Argument(metavar="ID")],
-        take: Annotated[str, typer.Option(help="left | right | value=<JSON or text>")],
-        by: Annotated[str | None, typer.Option(help="Who resolves (default: the current user)")] = None,
-    ) -> None:
-        """Decide a conflict; the next sync writes the chosen value to both sides."""
-        _cfg, store = load(config)
-        c = store.conflict(conflict_id)
-        if c is None:
-            raise ConfigError(
-                f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list"
-            )
-        if c.resolved_at is not None:
-            raise ConfigError(f"conflict {conflict_id} is resolved already ({c.resolution})")
-        if take == "left":
-            value, how = c.left_value, "left"
-        elif take == "right":
-            value, how = c.right_value, "right"
-        elif take.startswith("value="):
-            raw = take[len("value=") :]
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw
-            how = "value"
-        else:
-            raise ConfigError(f"--take {take!r}: expected left, right or value=<JSON or text>")
-        applies = c.kind in ("edit", "first-sight") and c.field is not None
-        store.resolve_conflict(
-            conflict_id,
-            resolution=how if applies else f"dismissed:{how}",
-            value=value,
-            by=by or getpass.getuser(),
-            applied=not applies,
-        )
-        console.print(
-            f"conflict {conflict_id} resolved ({how})"
-            + ("; the next sync of job " + c.job + " writes it to both sides" if applies else "")
-        )
+    register_conflicts(app)
 
     @app.command()
     def status(config: ConfigOption) -> None:
@@ -269,9 +249,7 @@ def register(app: typer.Typer) -> None:
         table = Table(title="jobs", title_justify="left")
         for col in ("job", "last run", "status", "duration", "links", "open conflicts", "last success"):
             table.add_column(col)
-        open_by_job: dict[str, int] = {}
-        for c in store.conflicts(open_only=True):
-            open_by_job[c.job] = open_by_job.get(c.job, 0) + 1
+        open_by_job = {job: sum(by_entity.values()) for job, by_entity in store.conflict_counts().items()}
         names = [j.name for j in cfg.jobs] + sorted({r.job for r in store.runs(limit=200)} - {j.name for j in cfg.jobs})
         for name in names:
             runs = store.runs(job=name, limit=1)
@@ -298,5 +276,28 @@ def migration_job(cfg: Config, source: str, target: str) -> Job:
     for job in cfg.jobs:
         if {job.left, job.right} == {source, target}:
             direction = "left-to-right" if job.left == source else "right-to-left"
-            return job.model_copy(update={"direction": direction, "deletions": "unlink"})
+            # a policy of the two-way job (left-wins, field owners) does not decide a migration's differences:
+            # they are conflicts, or the source's with --overwrite
+            return job.model_copy(
+                update={"direction": direction, "deletions": "unlink", "conflict_policy": "manual", "field_owners": {}}
+            )
     return Job(name=f"migrate-{source}-{target}", left=source, right=target, direction="left-to-right")
+
+
+def migration_summary(report: SyncReport, source: str, target: str, *, overwrite: bool) -> str:
+    """How many records already on the target matched one of the source, how many of those differed, and
+    how many were created."""
+    parts = []
+    for entity in ("folder", "case", "plan", "result"):
+        matched = sum(c.get("linked", 0) for (_s, e), c in report.counts.items() if e == entity)
+        differed = sum(c.get("differed", 0) for (_s, e), c in report.counts.items() if e == entity)
+        created = sum(c.get("created", 0) for (s, e), c in report.counts.items() if e == entity and s == target)
+        if matched or created:
+            what = "taken from the source" if overwrite else "left as they are, each difference a conflict"
+            parts.append(
+                f"{entity}s: {matched} matched"
+                + (f" ({differed} differed: {what})" if differed else "")
+                + f", {created} created"
+            )
+    verb = "would migrate" if report.dry_run else "migrated"
+    return f"  {verb} {source} -> {target}: " + ("; ".join(parts) if parts else "nothing to copy")

@@ -50,21 +50,34 @@ def _counts(adapter: Adapter) -> str:
 
 
 def _other_entries(store: Store) -> str:
-    """The log's other entries, grouped: what a side could not hold, and writes a side stored differently."""
+    """The log's other entries, grouped: what a side could not hold; and the notes: writes a side stored
+    differently."""
     groups: dict[tuple[str, str, str], list[str]] = {}
     for c in store.conflicts(open_only=False):
         if c.kind != "edit":
             groups.setdefault((c.kind, c.entity, c.field or ""), []).append(c.message or "")
-    if not groups:
+    notes: dict[tuple[str, str, str], list[str]] = {}
+    for n in store.notes():
+        notes.setdefault((n.kind, n.entity, n.field or ""), []).append(n.message)
+    if not groups and not notes:
         return ""
     lines = [
         f"  {len(messages)} {entity}(s), {field}: {kind.replace('-', ' ')}: {messages[0]}"
         for (kind, entity, field), messages in sorted(groups.items())
     ]
-    return (
-        "\n\nAlso in the log (testplan-bridge conflicts list): records a side cannot hold are not copied"
-        "\nrather than cut, and values a side stored differently are noted:\n" + "\n".join(lines)
-    )
+    noted = [
+        f"  {len(messages)} {entity}(s), {field}: {messages[0]}"
+        for (_kind, entity, field), messages in sorted(notes.items())
+    ]
+    text = ""
+    if lines:
+        text += (
+            "\n\nAlso in the log (testplan-bridge conflicts list): records a side cannot hold are not copied"
+            "\nrather than cut:\n" + "\n".join(lines)
+        )
+    if noted:
+        text += "\n\nNoted, nothing to decide (testplan-bridge notes):\n" + "\n".join(noted)
+    return text
 
 
 def run_demo(workdir: Path | None = None) -> int:

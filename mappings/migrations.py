@@ -14,11 +14,12 @@ the column is not there yet, since version 1 creates tables from the current mod
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
 from bridge.errors import StoreError
-from mappings.tables import Conflict, Intent, Link, ReadMark, ResultCopy, Run, SchemaVersion
+from mappings.tables import Conflict, Intent, Link, Note, ReadMark, ResultCopy, Run, SchemaVersion, utcnow
 
 _MIGRATION_LOCK_KEY = 0x7470627231  # "tpbr1": advisory lock id for schema upgrades
 
@@ -45,11 +46,60 @@ def _v4_run_heartbeat(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {Run.__tablename__} ADD COLUMN heartbeat_at {kind}"))
 
 
+def _add_missing_columns(conn: Connection, table: Any) -> None:
+    """ALTER TABLE ... ADD COLUMN for the model's columns the table lacks (all of them nullable)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+
+
+def _v5_conflict_lifecycle(conn: Connection) -> None:
+    """One entry per record, field and kind, updated in place (subject, side, value hash, last seen); notes
+    in a table of their own. Entries written before keep their history: lossy-write notes move to
+    ``tpb_note``, open entries get their subject from their ids, and open cannot-represent entries (which
+    carried no stable key) are closed: the next run opens them again, once, if they still hold."""
+    table = Conflict.__table__  # type: ignore[attr-defined]
+    _add_missing_columns(conn, table)
+    for index in table.indexes:
+        index.create(conn, checkfirst=True)
+    Note.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+    conn.execute(
+        text(
+            "INSERT INTO tpb_note (job, entity, kind, record, field, left_value, right_value, message, run_id,"
+            " created_at, last_seen_at)"
+            " SELECT job, entity, kind, record, field, left_value, right_value, message, run_id,"
+            " detected_at, detected_at FROM tpb_conflict WHERE kind = 'lossy-write'"
+        )
+    )
+    conn.execute(text("DELETE FROM tpb_conflict WHERE kind = 'lossy-write'"))
+    conn.execute(
+        text("UPDATE tpb_conflict SET subject = 'key:' || record WHERE kind = 'ambiguous-match' AND subject IS NULL")
+    )
+    conn.execute(
+        text("UPDATE tpb_conflict SET subject = 'left:' || left_id WHERE subject IS NULL AND left_id IS NOT NULL")
+    )
+    conn.execute(
+        text("UPDATE tpb_conflict SET subject = 'right:' || right_id WHERE subject IS NULL AND right_id IS NOT NULL")
+    )
+    now = utcnow()
+    conn.execute(
+        text(
+            "UPDATE tpb_conflict SET resolved_at = :now, applied_at = :now, resolution = 'auto',"
+            " resolved_by = 'testplan-bridge'"
+            " WHERE kind = 'cannot-represent' AND resolved_at IS NULL"
+        ),
+        {"now": now},
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "links, conflicts, runs, intents, result copies", _v1_initial),
     (2, "daemon firings (one run per scheduled firing across instances)", _v2_firings),
     (3, "read marks (incremental reads)", _v3_read_marks),
     (4, "run heartbeats (runs of a dead process are marked aborted)", _v4_run_heartbeat),
+    (5, "one conflict entry per record, field and kind; notes apart", _v5_conflict_lifecycle),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -1,4 +1,5 @@
-"""The mapping store: links, base snapshots, conflict log, run history, write intents, result copies.
+"""The mapping store: links, base snapshots, conflict log (:mod:`mappings.store_conflicts`), run history, write
+intents, result copies.
 
 SQLite by default (WAL, so readers do not block the writer), PostgreSQL by URL for several daemon instances.
 Every method is its own short transaction, so the store is safe to use from the engine's worker threads.
@@ -31,7 +32,8 @@ from sqlmodel import Session, col, select
 
 from bridge.errors import StoreError
 from mappings.migrations import upgrade
-from mappings.tables import Conflict, Intent, Link, ReadMark, ResultCopy, Run, as_utc, utcnow
+from mappings.store_conflicts import ConflictRecords
+from mappings.tables import Intent, Link, ReadMark, ResultCopy, Run, as_utc, utcnow
 from mappings.tables_daemon import Firing
 
 
@@ -94,11 +96,11 @@ def _use_wal(cur: Any) -> None:
             time.sleep(0.02)
 
 
-class Store:
-    def __init__(self, url: str) -> None:
+class Store(ConflictRecords):
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
         self.url = url
         try:
-            self.engine = make_engine(url)
+            self.engine = engine if engine is not None else make_engine(url)
             upgrade(self.engine)
         except (OperationalError, DatabaseError) as exc:
             if isinstance(exc, IntegrityError):
@@ -223,114 +225,6 @@ class Store:
                 intent.resolved_at = utcnow()
                 intent.outcome = outcome
                 s.add(intent)
-                s.commit()
-
-    # -------------------------------------------------------------------------------------- conflicts
-    def log_conflict(self, conflict: Conflict) -> Conflict:
-        """Log a conflict unless the same one is open already (then refresh its values and return it)."""
-        with self.session() as s:
-            q = select(Conflict).where(
-                Conflict.job == conflict.job,
-                Conflict.entity == conflict.entity,
-                Conflict.kind == conflict.kind,
-                Conflict.record == conflict.record,
-                col(Conflict.resolved_at).is_(None),
-            )
-            q = q.where(
-                Conflict.field == conflict.field if conflict.field is not None else col(Conflict.field).is_(None)
-            )
-            existing = s.exec(q).first()
-            if existing is not None:
-                existing.left_value = conflict.left_value
-                existing.right_value = conflict.right_value
-                existing.message = conflict.message or existing.message
-                existing.left_id = conflict.left_id or existing.left_id
-                existing.right_id = conflict.right_id or existing.right_id
-                s.add(existing)
-                s.commit()
-                s.refresh(existing)
-                return existing
-            s.add(conflict)
-            s.commit()
-            s.refresh(conflict)
-            return conflict
-
-    def conflicts(self, *, job: str | None = None, open_only: bool = True, limit: int | None = None) -> list[Conflict]:
-        with self.session() as s:
-            q = select(Conflict)
-            if job:
-                q = q.where(Conflict.job == job)
-            if open_only:
-                q = q.where(col(Conflict.resolved_at).is_(None))
-            q = q.order_by(col(Conflict.id))
-            if limit:
-                q = q.limit(limit)
-            return list(s.exec(q))
-
-    def conflict(self, conflict_id: int) -> Conflict | None:
-        with self.session() as s:
-            return s.get(Conflict, conflict_id)
-
-    def resolve_conflict(
-        self, conflict_id: int, *, resolution: str, value: Any = None, by: str | None = None, applied: bool = False
-    ) -> Conflict:
-        with self.session() as s:
-            c = s.get(Conflict, conflict_id)
-            if c is None:
-                raise StoreError(
-                    f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list"
-                )
-            c.resolved_at = utcnow()
-            c.resolution = resolution
-            c.resolved_value = value
-            c.resolved_by = by
-            if applied:
-                c.applied_at = utcnow()
-            s.add(c)
-            s.commit()
-            s.refresh(c)
-            return c
-
-    def pending_resolutions(self, job: str, entity: str) -> list[Conflict]:
-        """Resolutions a user made that the next run must apply to both sides."""
-        with self.session() as s:
-            q = select(Conflict).where(
-                Conflict.job == job,
-                Conflict.entity == entity,
-                col(Conflict.resolved_at).is_not(None),
-                col(Conflict.applied_at).is_(None),
-            )
-            return list(s.exec(q))
-
-    def mark_applied(self, conflict_ids: Sequence[int]) -> None:
-        if not conflict_ids:
-            return
-        with self.session() as s:
-            for c in s.exec(select(Conflict).where(col(Conflict.id).in_(list(conflict_ids)))):
-                c.applied_at = utcnow()
-                s.add(c)
-            s.commit()
-
-    def auto_resolve(self, job: str, entity: str, record: str, fields: Sequence[str | None]) -> None:
-        """Close open conflicts whose field is no longer in conflict (the sides became equal)."""
-        with self.session() as s:
-            q = select(Conflict).where(
-                Conflict.job == job,
-                Conflict.entity == entity,
-                Conflict.record == record,
-                col(Conflict.resolved_at).is_(None),
-                col(Conflict.kind).in_(["edit", "first-sight"]),
-            )
-            changed = False
-            for c in s.exec(q):
-                if c.field in fields:
-                    c.resolved_at = utcnow()
-                    c.applied_at = c.resolved_at
-                    c.resolution = "auto"
-                    c.resolved_by = "testplan-bridge"
-                    s.add(c)
-                    changed = True
-            if changed:
                 s.commit()
 
     # ------------------------------------------------------------------------------------------- runs

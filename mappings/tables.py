@@ -56,33 +56,82 @@ class Link(SQLModel, table=True):
 
 
 class Conflict(SQLModel, table=True):
-    """A decision the bridge did not take alone (or took by policy, keeping the losing value)."""
+    """A decision the bridge did not take alone (or took by policy, keeping the losing value).
+
+    One entry per record, field and kind while the conflict holds (schema version 5): a run that finds it
+    again updates the entry in place, and a run that finds the record without it closes the entry
+    (resolution ``auto``). ``subject`` is the stable key of the record within the job and entity
+    (``left:<id>`` / ``right:<id>`` of the record the entry is about, ``key:<match key>`` for an ambiguous
+    match, ``duplicate:<side>:<id>`` for a duplicate); ``record`` is only the human-readable form of it.
+    """
 
     __tablename__ = "tpb_conflict"
-    __table_args__ = (Index("ix_conflict_open", "job", "resolved_at"),)
+    __table_args__ = (
+        Index("ix_conflict_open", "job", "resolved_at"),
+        Index("ix_conflict_subject", "job", "entity", "subject"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=200)
     entity: str = Field(max_length=20)
-    #: edit | first-sight | cannot-represent | delete-vs-modify | ambiguous-match | lossy-write
+    #: edit | first-sight | cannot-represent | delete-vs-modify | deleted | ambiguous-match | duplicate
     kind: str = Field(max_length=40)
     record: str = Field(max_length=400, description="Human-readable record reference")
+    subject: str | None = Field(default=None, max_length=420)
     left_id: str | None = Field(default=None, max_length=200)
     right_id: str | None = Field(default=None, max_length=200)
     field: str | None = Field(default=None, max_length=200)
+    #: cannot-represent: the side that cannot hold the value (left | right)
+    side: str | None = Field(default=None, max_length=5)
+    #: cannot-represent: content hash of the value that side cannot hold (a resolution holds while it is equal)
+    value_hash: str | None = Field(default=None, max_length=64)
+    #: cannot-represent: the record as it was to be written (a value given to resolve it is checked in it)
+    attempt: Any = Field(default=None, sa_column=Column(JSON))
     base_value: Any = Field(default=None, sa_column=Column(JSON))
     left_value: Any = Field(default=None, sa_column=Column(JSON))
     right_value: Any = Field(default=None, sa_column=Column(JSON))
     message: str = Field(default="", sa_column=Column(Text, nullable=False))
     detected_at: datetime = Field(default_factory=utcnow)
     run_id: int | None = None
+    #: the last run that found the conflict still there
+    last_seen_at: datetime | None = None
+    last_run_id: int | None = None
     resolved_at: datetime | None = None
-    #: how it was resolved: left | right | value | policy:<name> | auto (the sides became equal) | dismissed
+    #: how it was resolved: left | right | value | accepted (a loss accepted for this value) | policy:<name>
+    #: | auto (the sides agree again, the value fits, or the record is gone) | restored | keep | linked
     resolution: str | None = Field(default=None, max_length=60)
     resolved_value: Any = Field(default=None, sa_column=Column(JSON))
     resolved_by: str | None = Field(default=None, max_length=200)
     #: a user's resolution is applied by the next sync run; then this is set
     applied_at: datetime | None = None
+
+    def key(self) -> tuple[str, str, str | None, str | None, str | None]:
+        """What makes two entries the same entry (see the class docstring)."""
+        return (self.entity, self.kind, self.subject, self.field, self.side)
+
+
+class Note(SQLModel, table=True):
+    """Something a run did that loses nothing but is worth knowing (schema version 5): a value the other side
+    stored differently from what was sent, plan members that are not linked. Kept apart from conflicts:
+    nothing waits for a person. One entry per record, field and kind, refreshed when seen again."""
+
+    __tablename__ = "tpb_note"
+    __table_args__ = (Index("ix_note_subject", "job", "entity", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=200)
+    entity: str = Field(max_length=20)
+    #: lossy-write | unlinked-members
+    kind: str = Field(max_length=40)
+    record: str = Field(max_length=400)
+    subject: str | None = Field(default=None, max_length=420)
+    field: str | None = Field(default=None, max_length=200)
+    left_value: Any = Field(default=None, sa_column=Column(JSON))
+    right_value: Any = Field(default=None, sa_column=Column(JSON))
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    run_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
 
 
 class Run(SQLModel, table=True):

@@ -10,9 +10,10 @@ from typing import Any
 
 from bridge.config import parse_duration
 from bridge.model import Case, Entity
+from bridge.sync.conflicts import pair_subject
 from bridge.sync.context import SIDES, RunContext, other
 from bridge.sync.entities import CaseKind
-from bridge.sync.intents import settle_intents
+from bridge.sync.intents import set_aside_duplicates, settle_intents
 from bridge.sync.merge import Side, hashes
 from bridge.sync.pairs import PairSync, guard_mass_deletion, match_unlinked
 from bridge.text import stable_json
@@ -55,6 +56,11 @@ class CaseSync:
         ctx.listed_cases = listed
         settle_intents(ctx, self.kind, listed, links)
         links = ctx.store.links(ctx.job.name, entity)
+        complete = since["left"] is None and since["right"] is None
+        set_aside_duplicates(ctx, self.kind, listed, links, complete=complete)
+        for side in SIDES:
+            if since[side] is None:
+                ctx.conflicts.examine_missing(side, listed[side])
         active = [link for link in links if link.state == "active"]
         # nothing is inferred missing from a side that listed only its changes
         present: dict[Side, Any] = {side: listed[side] if since[side] is None else _AllPresent() for side in SIDES}
@@ -71,13 +77,14 @@ class CaseSync:
             pairs.append((link, left, right))
         ctx.parallel(f"{ctx.job.name}: linked cases", pairs, lambda p: self.pairs.linked(*p))
 
-        matched = match_unlinked(ctx, entity, listed, links)
+        matched = match_unlinked(ctx, self.kind, listed, links, complete=complete)
         ctx.parallel(f"{ctx.job.name}: matched cases", matched.pairs, lambda p: self.pairs.first_sight(p[0], p[1]))
         creates: list[tuple[Side, Case]] = [("left", c) for c in matched.left_only] + [
             ("right", c) for c in matched.right_only
         ]
         creates = [(s, c) for s, c in creates if ctx.policy.may_write(other(s))]
         ctx.parallel(f"{ctx.job.name}: new cases", creates, lambda sc: self._create(sc[0], sc[1]))
+        ctx.conflicts.finish()
 
     def _create(self, source: Side, case: Case) -> None:
         self.ctx.writer.create(self.kind, source, case, self.kind.for_create(case, source))
@@ -131,8 +138,6 @@ class CaseSync:
 
     def save_read_marks(self) -> None:
         # only for a run without errors: a mark moved past changes a failed write left behind would lose them
-        if self.ctx.dry_run:
-            return
         for side, newest, full_read_at in self.pending_marks:
             self.ctx.store.save_read_mark(
                 self.ctx.job.name, side, self.read_mark_key(side), watermark=newest, full_read_at=full_read_at
@@ -143,7 +148,7 @@ class CaseSync:
     ) -> bool:
         """Whether a pair with a side unchanged since the read mark needs merging: the other side changed (or
         is gone from a full listing), or a person's resolution waits to be applied."""
-        if self.ctx.conflicts.has_resolution(self.ctx.record_ref(link.left_id, link.right_id)):
+        if self.ctx.conflicts.has_resolution(pair_subject(link)):
             return True
         sides: tuple[tuple[Side, Case | None, dict[str, str]], ...] = (
             ("left", left, link.left_hashes),

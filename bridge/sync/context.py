@@ -8,6 +8,7 @@ conflicts, notes, counts and the planned actions follow one path for every entit
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -58,6 +59,7 @@ class RunContext:
         dry_run: bool,
         workers: int,
         progress: ProgressHook,
+        overwrite: bool = False,
     ) -> None:
         self.config = config
         self.job = job
@@ -73,6 +75,7 @@ class RunContext:
             owners=dict(job.field_owners),
             direction=job.direction,
             tolerance=job.tolerance(),
+            overwrite=overwrite,
         )
         self.case_fields = CaseFields.for_job(
             left.capabilities.case_fields, right.capabilities.case_fields, job.custom_fields
@@ -85,6 +88,9 @@ class RunContext:
         self._case_maps: dict[str, dict[str, str]] | None = None
         #: every case listed in this run, per side (the PerfTest hook reads their tags)
         self.listed_cases: dict[Side, dict[str, Case]] = {}
+        #: records a dry run created in its imagination, by (side, entity, id): later stages read them here
+        self.simulated: dict[tuple[Side, str, str], Any] = {}
+        self._placeholders = itertools.count(1)
         # set by the runner right after construction (they need the context themselves)
         self.conflicts: ConflictLog
         self.writer: Writer
@@ -138,6 +144,21 @@ class RunContext:
 
     def plan_view(self, plan: Plan, side: Side) -> dict[str, Any]:
         return plan_view(plan, side, self.plan_fields, self.to_left_ids(side))
+
+    # ------------------------------------------------------------------------------------ dry runs
+    def simulate_create(self, side: Side, entity: str, record: Any, marker: str | None) -> Any:
+        """A dry run's stand-in for the record a create would return. Its id is all digits (what every
+        system's ids look like to the checks), far above any id a system hands out."""
+        made = record.model_copy(update={"id": str(9 * 10**14 + next(self._placeholders)), "marker": marker})
+        self.simulated[(side, entity, made.id)] = made
+        return made
+
+    def is_simulated(self, side: Side, entity: str, native_id: str) -> bool:
+        return (side, entity, native_id) in self.simulated
+
+    def get_plan(self, side: Side, plan_id: str) -> Plan | None:
+        found = self.simulated.get((side, "plan", plan_id))
+        return found if found is not None else self.side(side).get_plan(plan_id)
 
     # -------------------------------------------------------------------------------------- running
     def parallel(self, label: str, items: Sequence[Any], fn: Callable[[Any], None]) -> None:

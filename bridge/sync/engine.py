@@ -29,6 +29,7 @@ from bridge.sync.report import PlannedAction, ProgressHook, SyncReport, no_progr
 from bridge.sync.results import ResultSync
 from bridge.sync.tasks import PlanTasksOpener, PlanTaskSync
 from bridge.sync.writes import Writer
+from mappings.scratch import scratch_copy
 from mappings.store import Store
 
 __all__ = ["JobRunner", "PlannedAction", "SyncReport"]
@@ -48,23 +49,27 @@ class JobRunner:
         progress: ProgressHook = no_progress,
         kind: str = "sync",
         open_plan_tasks: PlanTasksOpener | None = None,
+        overwrite: bool = False,
     ) -> None:
         self.job = job
         self.store = store
         self.dry_run = dry_run
+        # a dry run is the run against a scratch copy of the job's store, with the remote writes left out
+        self.scratch = scratch_copy(store, job.name) if dry_run else None
         self.kind = kind
         self.open_plan_tasks = open_plan_tasks
         self.report = SyncReport(job.name, job.left, job.right, dry_run)
         self.ctx = RunContext(
             config,
             job,
-            store,
+            self.scratch or store,
             left=adapters[job.left],
             right=adapters[job.right],
             report=self.report,
             dry_run=dry_run,
             workers=workers,
             progress=progress,
+            overwrite=overwrite,
         )
         self.ctx.conflicts = ConflictLog(self.ctx)
         self.ctx.writer = Writer(self.ctx)
@@ -97,8 +102,11 @@ class JobRunner:
             self.report.status = status
             if run is not None:
                 self.store.finish_run(run, status=status, counts=self.report.as_counts(), errors=self.report.errors)
+            if self.scratch is not None:
+                self.scratch.close()
             raise
         self.report.status = status
+        self._tally()
         if run is not None:
             self.store.finish_run(run, status=status, counts=self.report.as_counts(), errors=self.report.errors)
         log.info(
@@ -106,6 +114,18 @@ class JobRunner:
             extra={"job": self.job.name, "run_id": self.report.run_id, "status": status, "counts": self.report.flat()},
         )
         return self.report
+
+    def _tally(self) -> None:
+        conflicts = self.ctx.conflicts
+        self.report.conflicts_open = self.ctx.store.conflict_counts(self.job.name).get(self.job.name, {})
+        self.report.conflicts_opened, self.report.conflicts_closed = conflicts.opened, conflicts.closed
+        if conflicts.noted:
+            self.report.note(
+                f"{conflicts.noted} value(s) were stored differently from what was sent "
+                f"(testplan-bridge notes --job {self.job.name})"
+            )
+        if self.scratch is not None:
+            self.scratch.close()  # what the dry run would have left behind: told, now forgotten
 
     def _stages(self) -> str:
         entities = set(self.job.entities)

@@ -33,6 +33,9 @@ class Policy:
     owners: Mapping[str, Side] = field(default_factory=dict)
     direction: Direction = "both"
     tolerance: timedelta = timedelta(minutes=5)
+    #: one-way jobs: matched records that differ at first sight take the source's values (a migration's
+    #: ``--overwrite``); without it they are conflicts for a person like in every other job
+    overwrite: bool = False
 
     def may_write(self, side: Side) -> bool:
         if self.direction == "both":
@@ -201,8 +204,8 @@ def _winner(
 ) -> tuple[Side | None, str | None]:
     if name in policy.owners:
         return policy.owners[name], f"owner:{policy.owners[name]}"
-    if policy.source is not None:
-        return policy.source, f"one-way:{policy.direction}"
+    if policy.source is not None and (not first_sight or policy.overwrite):
+        return policy.source, "overwrite" if first_sight else f"one-way:{policy.direction}"
     if policy.name == "left-wins":
         return "left", "policy:left-wins"
     if policy.name == "right-wins":

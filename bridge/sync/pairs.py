@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.errors import BridgeError
+from bridge.sync.conflicts import pair_subject
 from bridge.sync.context import SIDES, RunContext, jsonable, other
 from bridge.sync.entities import EntityKind
 from bridge.sync.match import MatchResult, match_records
@@ -34,10 +35,12 @@ class PairSync:
         """A pair just matched: linked now, and merged with no agreed state (differences are conflicts)."""
         ctx, entity = self.ctx, self.kind.entity
         link = Link(job=ctx.job.name, entity=entity, left_id=str(left.id), right_id=str(right.id), base={})
+        saved = ctx.writer.try_link(link)
+        if saved is None:
+            return
         ctx.report.act(PlannedAction(entity, "link", "-", ctx.record_ref(left.id, right.id), self.kind.label(left)))
         ctx.report.count(ctx.job.left, entity, "linked")
-        link = ctx.writer.save_link(link)
-        self.merge(link, left, right, first_sight=True)
+        self.merge(saved, left, right, first_sight=True)
 
     def merge(self, link: Link, left: Any, right: Any, *, first_sight: bool = False) -> None:
         """Merge a linked pair and write the outcome; ``first_sight``: the pair was just matched (no base, so
@@ -46,7 +49,9 @@ class PairSync:
         entity = kind.entity
         lview, rview = kind.view(left, "left"), kind.view(right, "right")
         record = ctx.record_ref(link.left_id, link.right_id)
-        forced, applied = ctx.conflicts.forced(record)
+        subject = pair_subject(link)
+        ctx.conflicts.examine(subject)
+        forced, applied = ctx.conflicts.forced(subject)
         trust_left = ctx.left.capabilities.trustworthy_timestamps
         trust_right = ctx.right.capabilities.trustworthy_timestamps
         outcome = merge_record(
@@ -61,18 +66,20 @@ class PairSync:
             forced=forced,
         )
         title = kind.label(left)
+        if first_sight and outcome.conflicts:
+            ctx.report.count(ctx.job.left, entity, "differed")
         for fc in outcome.conflicts:
             ctx.conflicts.field_conflict(entity, link, record, title, fc)
         new_left, new_right = lview, rview
         failed: set[str] = set()
         if outcome.to_right:
-            result = ctx.writer.update(kind, "right", link.right_id, right, outcome.to_right, record)
+            result = ctx.writer.update(kind, "right", link, right, outcome.to_right, title)
             if result is None:
                 failed |= set(outcome.to_right)
             else:
                 new_right = result
         if outcome.to_left:
-            result = ctx.writer.update(kind, "left", link.left_id, left, outcome.to_left, record)
+            result = ctx.writer.update(kind, "left", link, left, outcome.to_left, title)
             if result is None:
                 failed |= set(outcome.to_left)
             else:
@@ -81,13 +88,9 @@ class PairSync:
             if _base_unchanged(link, lview, rview):
                 ctx.report.count(ctx.job.left, entity, "unchanged")
                 return
-        if ctx.dry_run:
-            return
         self._save_base(link, outcome, new_left, new_right, failed)
         if not failed:
             ctx.conflicts.applied(applied)
-        if outcome.settled:
-            ctx.conflicts.settle(entity, record, sorted(outcome.settled))
 
     def _save_base(
         self, link: Link, outcome: MergeOutcome, new_left: dict[str, Any], new_right: dict[str, Any], failed: set[str]
@@ -112,6 +115,7 @@ class PairSync:
         ctx, kind = self.ctx, self.kind
         entity = kind.entity
         record = ctx.record_ref(link.left_id, link.right_id)
+        ctx.conflicts.examine(pair_subject(link))  # the pair's open entries close: a side of it is gone
         if left is None and right is None:
             ctx.report.act(PlannedAction(entity, "unlink", "-", record, "deleted on both sides"))
             ctx.writer.delete_link(link)
@@ -192,17 +196,32 @@ def guard_mass_deletion(ctx: RunContext, entity: str, active: list[Link], listed
 
 
 def match_unlinked(
-    ctx: RunContext, entity: str, listed: dict[Side, dict[str, Any]], links: list[Link]
+    ctx: RunContext, kind: EntityKind, listed: dict[Side, dict[str, Any]], links: list[Link], *, complete: bool
 ) -> MatchResult[Any]:
-    """Match the records no link (active or tombstone) covers; log the ambiguous ones."""
+    """Match the records no link (active or tombstone) covers; log the ambiguous ones. A pair a person chose
+    for an ambiguous match is matched first. ``complete``: both listings are full, so an ambiguity no longer
+    found is gone."""
+    entity = kind.entity
     linked_left = {link.left_id for link in links}
     linked_right = {link.right_id for link in links}
-    matched = match_records(
-        ctx.job.name,
-        entity,
-        [r for rid, r in listed["left"].items() if rid not in linked_left],
-        [r for rid, r in listed["right"].items() if rid not in linked_right],
-    )
+    left = {rid: r for rid, r in listed["left"].items() if rid not in linked_left}
+    right = {rid: r for rid, r in listed["right"].items() if rid not in linked_right}
+    chosen: list[tuple[Any, Any, str]] = []
+    for choice in ctx.conflicts.link_choices:
+        pick = choice.resolved_value if isinstance(choice.resolved_value, dict) else {}
+        lid, rid = str(pick.get("left")), str(pick.get("right"))
+        if lid in left and rid in right:
+            chosen.append((left.pop(lid), right.pop(rid), "chosen"))
+        else:
+            ctx.report.note(
+                f"conflict {choice.id}: {ctx.name('left')}:{lid} and {ctx.name('right')}:{rid} are not both "
+                "unlinked any more; nothing was linked"
+            )
+        ctx.conflicts.applied([choice.id])  # type: ignore[list-item]
+    if complete:
+        ctx.conflicts.examine_kind("ambiguous-match")
+    matched = match_records(ctx.job.name, entity, list(left.values()), list(right.values()))
+    matched.pairs[:0] = chosen
     for amb in matched.ambiguous:
         ctx.conflicts.ambiguous(entity, amb.key, amb.left_ids, amb.right_ids)
     return matched

@@ -6,7 +6,7 @@ from bridge.errors import RemoteError
 from bridge.model import Entity, Plan
 from bridge.sync.context import SIDES, RunContext, other
 from bridge.sync.entities import PlanKind
-from bridge.sync.intents import settle_intents
+from bridge.sync.intents import set_aside_duplicates, settle_intents
 from bridge.sync.merge import Side
 from bridge.sync.pairs import PairSync, guard_mass_deletion, match_unlinked
 
@@ -31,6 +31,9 @@ class PlanSync:
         links = ctx.store.links(ctx.job.name, entity)
         settle_intents(ctx, self.kind, listed, links)  # type: ignore[arg-type]
         links = ctx.store.links(ctx.job.name, entity)
+        set_aside_duplicates(ctx, self.kind, listed, links, complete=True)  # type: ignore[arg-type]
+        for side in SIDES:
+            ctx.conflicts.examine_missing(side, listed[side])
         active = [link for link in links if link.state == "active"]
         guard_mass_deletion(ctx, entity, active, listed)
         for link in active:
@@ -38,7 +41,7 @@ class PlanSync:
                 self.pairs.linked(link, listed["left"].get(link.left_id), listed["right"].get(link.right_id))
             except RemoteError as exc:
                 ctx.report.error(str(exc))
-        matched = match_unlinked(ctx, entity, listed, links)  # type: ignore[arg-type]
+        matched = match_unlinked(ctx, self.kind, listed, links, complete=True)  # type: ignore[arg-type]
         for lp, rp, _how in matched.pairs:
             self.pairs.first_sight(lp, rp)
         for source, plans in (("left", matched.left_only), ("right", matched.right_only)):
@@ -49,3 +52,4 @@ class PlanSync:
                     ctx.writer.create(self.kind, source, plan, self.kind.for_create(plan, source))  # type: ignore[arg-type]
                 except RemoteError as exc:
                     ctx.report.error(str(exc))
+        ctx.conflicts.finish()

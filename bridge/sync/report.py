@@ -44,6 +44,11 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
     run_id: int | None = None
     status: str = "running"
+    #: open conflict entries of the job after the run, by entity (what ``conflicts list --job`` then lists)
+    conflicts_open: dict[str, int] = field(default_factory=dict)
+    #: entries this run opened, and entries it closed because they no longer hold
+    conflicts_opened: int = 0
+    conflicts_closed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, system: str, entity: str, what: str, n: int = 1) -> None:
@@ -80,3 +85,23 @@ ProgressHook = Callable[[str, int | None], Callable[[int], None]]
 
 def no_progress(_label: str, _total: int | None) -> Callable[[int], None]:
     return lambda _n: None
+
+
+def shown(value: Any, width: int = 100) -> str:
+    """A value for a person to read on one line (the value itself is never shortened, only its display)."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= width else f"{text[: width - 1]}… ({len(text)} characters)"
+
+
+def action_lines(action: PlannedAction, *, would: bool) -> list[str]:
+    """An action as a person reads it, with every changed field as ``old -> new`` (like ``terraform plan``)."""
+    if action.action in ("conflict", "close"):
+        verb = {"conflict": "log", "close": "close"}[action.action]
+        verb = f"would {verb}" if would else {"log": "logged", "close": "closed"}[verb]
+        return [f"  {verb} conflict ({action.detail}): {action.entity} {action.record}"]
+    verb = f"would {action.action}" if would else action.action
+    where = f" on {action.system}" if action.system != "-" else ""
+    head = f"  {verb} {action.entity}{where}: {action.record}" + (f" ({action.detail})" if action.detail else "")
+    return [head] + [f"      {c.field}: {shown(c.old)} -> {shown(c.new)}" for c in action.changes]

@@ -33,12 +33,23 @@ class ResultSync:
         plan_links = [link for link in ctx.store.links(ctx.job.name, "plan") if link.state == "active"]
         if not plan_links:
             return
+        ctx.conflicts.load("result")
+        self._copy_all(plan_links)
+        ctx.conflicts.finish()
+
+    def _read(self, side: Side, plan_id: str) -> list[Result]:
+        if self.ctx.is_simulated(side, "plan", plan_id):
+            return []  # a plan a dry run would create holds no results yet
+        return list(self.ctx.side(side).iter_results(plan_id=plan_id))
+
+    def _copy_all(self, plan_links: list[Link]) -> None:
+        ctx = self.ctx
         copied_sources, bridge_made, bridge_markers = ctx.store.copied_results(ctx.job.name)
         landed = ctx.store.open_intents(ctx.job.name, "result")
         for link in plan_links:
             results: dict[Side, list[Result]] = {
-                "left": list(ctx.left.iter_results(plan_id=link.left_id)),
-                "right": list(ctx.right.iter_results(plan_id=link.right_id)),
+                "left": self._read("left", link.left_id),
+                "right": self._read("right", link.right_id),
             }
             # before anything is copied either way: results an interrupted run posted but did not record
             for intent in landed:
@@ -62,7 +73,7 @@ class ResultSync:
                 if not fresh:
                     continue
                 if plans[target] is None:
-                    plans[target] = ctx.side(target).get_plan(link.right_id if target == "right" else link.left_id)
+                    plans[target] = ctx.get_plan(target, link.right_id if target == "right" else link.left_id)
                 self._copy(source, target, fresh, link, plans[target])
 
     def _copy(self, source: Side, target: Side, fresh: list[Result], link: Link, target_plan: Plan | None) -> None:
@@ -92,14 +103,24 @@ class ResultSync:
                 executed_by=result.executed_by,
                 marker=marker_for(ctx.job.name, "result", source, str(result.id)),
             )
-            problems = ctx.side(target).check_result(copy)
-            if problems:
-                ref = f"result {ctx.name(source)}:{result.id} (case {result.case_id})"
-                ctx.conflicts.cannot_represent("result", ref, problems, target)
-                continue
-            outgoing.append((result, copy))
+            subject = f"{source}:{result.id}"
+            ctx.conflicts.examine(subject)
+            ref = f"result {ctx.name(source)}:{result.id} (case {result.case_id})"
+            fitted, left_out = ctx.writer.fit("result", subject, ref, target, copy, ctx.side(target).check_result)
+            if left_out:
+                ctx.report.count(ctx.name(target), "result", "skipped")  # a person accepted leaving it out
+            if fitted is not None:
+                outgoing.append((result, fitted))
         if outgoing:
-            ctx.writer.post_results(source, target, target_plan_id, outgoing, fingerprint=result_fingerprint)
+            source_plan = link.left_id if source == "left" else link.right_id
+            ctx.writer.post_results(
+                source,
+                target,
+                target_plan_id,
+                outgoing,
+                plan_ref=f"{ctx.name(source)}:{source_plan}",
+                fingerprint=result_fingerprint,
+            )
 
     def _adopt_posted(
         self,
@@ -143,8 +164,6 @@ class ResultSync:
             )
         if rows:
             ctx.report.act(PlannedAction("result", "adopt", ctx.name(target), f"{len(rows)} results", intent.marker))
-        if ctx.dry_run:
-            return
         ctx.store.record_result_copies(rows)
         for row in rows:
             copied_sources.add((source, row.source_id))

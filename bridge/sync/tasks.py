@@ -47,7 +47,7 @@ class PlanTaskSync:
         left_to_right = ctx.case_map("left_to_right")
         with self.open_tasks(system) as tasks:
             for link in plan_links:
-                plan = ctx.left.get_plan(link.left_id)
+                plan = ctx.get_plan("left", link.left_id)
                 if plan is None:
                     continue
                 wanted: set[int] = set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from adapters.registry import create_adapter, simulator_class
 from adapters.simulation import Simulator
 from bridge.commands import run_job
 from bridge.config import Config, config_from_dict
-from bridge.sync.engine import SyncReport
+from bridge.sync.report import SyncReport
 from mappings.store import Store
 
 KIND_OF = {"tr": "testrail", "ca": "codearts", "tp": "testplanit", "pt": "perftest"}
@@ -42,10 +43,22 @@ class World:
             self._store = Store(self.store_url)
         return self._store
 
-    def sync(self, job: str | None = None, *, dry_run: bool = False, **job_overrides: Any) -> SyncReport:
+    def sync(
+        self, job: str | None = None, *, dry_run: bool = False, plan_first: bool = True, **job_overrides: Any
+    ) -> SyncReport:
+        """One run of the job. A real run is preceded by a dry run whose plan must be what the real run then
+        does, and its summary must count the conflicts the store lists (``plan_first=False`` for a test whose
+        own assertions count requests the dry run would add)."""
         cfg = self.config(**job_overrides)
         selected = cfg.job(job) if job else cfg.jobs[0]
-        return run_job(cfg, selected, self.store, dry_run=dry_run)
+        if dry_run:
+            return run_job(cfg, selected, self.store, dry_run=True)
+        planned = run_job(cfg, selected, self.store, dry_run=True) if plan_first else None
+        report = run_job(cfg, selected, self.store, dry_run=False)
+        assert_counts_agree(self.store, report)
+        if planned is not None and planned.status == report.status == "ok":
+            assert_plan_was_done(planned, report)
+        return report
 
     @contextmanager
     def adapter(self, name: str) -> Iterator[Adapter]:
@@ -56,6 +69,31 @@ class World:
             yield adapter
         finally:
             adapter.close()
+
+
+def action_keys(report: SyncReport) -> list[tuple[Any, ...]]:
+    return sorted((a.key() for a in report.actions), key=repr)
+
+
+def assert_plan_was_done(planned: SyncReport, done: SyncReport) -> None:
+    """A dry run's plan is what the run after it did, action for action (with the same old -> new values)."""
+    assert planned.dry_run and not done.dry_run
+    want, got = action_keys(planned), action_keys(done)
+    assert want == got, (
+        f"dry run planned {len(want)} actions, the run did {len(got)}:\n"
+        f"planned only: {[k for k in want if k not in got]}\ndone only: {[k for k in got if k not in want]}"
+    )
+    assert planned.conflicts_open == done.conflicts_open
+    assert (planned.conflicts_opened, planned.conflicts_closed) == (done.conflicts_opened, done.conflicts_closed)
+
+
+def assert_counts_agree(store: Store, report: SyncReport) -> None:
+    """A summary counts exactly the open conflicts ``conflicts list --job`` lists (and ``status`` counts), and
+    notes are never among them."""
+    listed = store.conflicts(job=report.job)
+    assert report.conflicts_open == dict(Counter(c.entity for c in listed)), (report.conflicts_open, listed)
+    assert sum(store.conflict_counts(report.job).get(report.job, {}).values()) == len(listed)
+    assert not [c for c in store.conflicts(job=report.job, open_only=False) if c.kind == "lossy-write"]
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -41,15 +42,20 @@ def test_sync_conflicts_resolve_and_status(tmp_path: Path, capsys: pytest.Captur
         edit(w, "tr", lid, title="Checkout L")
         edit(w, "tp", rid, title="Checkout R")
         code, out = run(capsys, "sync", "qa", "--config", cfg)
-        assert code == 0
+        assert code == 0 and "conflicts: 1 open (case 1); 1 new, 0 closed by this run" in out
         code, out = run(capsys, "conflicts", "list", "--config", cfg)
         assert code == 0 and "1 conflict(s) open" in out and "title" in out
+        code, out = run(capsys, "status", "--config", cfg)
+        assert code == 0 and re.search(r"qa .* ok .* 1 .* 1 ", out), out  # links, open conflicts
         conflict_id = w.store.conflicts(job="qa")[0].id
         code, out = run(capsys, "conflicts", "show", str(conflict_id), "--config", cfg)
         assert code == 0 and "Checkout L" in out and "Checkout R" in out
         code, out = run(capsys, "conflicts", "resolve", str(conflict_id), "--take", "right", "--config", cfg)
         assert code == 0 and "resolved" in out
+        code, out = run(capsys, "sync", "--config", cfg, "--dry-run")
+        assert code == 0 and "would update case on tr: " in out and 'title: "Checkout L" -> "Checkout R"' in out
         code, out = run(capsys, "sync", "--config", cfg)
+        assert "conflicts: 0 open; 0 new, 0 closed by this run" in out
         with w.adapter("tr") as a:
             assert a.get_case(lid).title == "Checkout R"
         code, out = run(capsys, "status", "--config", cfg)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from bridge.errors import StoreError
 from mappings.migrations import LATEST
 from mappings.store import Store
-from mappings.tables import Conflict, Link, ResultCopy
+from mappings.tables import Conflict, Link, ResultCopy, utcnow
 
 
 @pytest.fixture
@@ -103,3 +103,94 @@ def test_runs_and_result_copies(store):
     store.record_result_copies([ResultCopy(job="j", source_side="left", source_id="5", target_id="10", marker="m")])
     sources, made, markers = store.copied_results("j")
     assert sources == {("left", "5")} and made == {"right:9"} and markers == {"m"}
+
+
+def _as_schema_3(path) -> None:
+    """Make a store look like one a release at schema version 3 wrote: tpb_conflict without the columns of
+    version 4, no tpb_note."""
+    con = sqlite3.connect(path)
+    old = (
+        "id, job, entity, kind, record, left_id, right_id, field, base_value, left_value, right_value, message,"
+        " detected_at, run_id, resolved_at, resolution, resolved_value, resolved_by, applied_at"
+    )
+    con.executescript(
+        f"""
+        create table old_conflict as select {old} from tpb_conflict;
+        drop table tpb_conflict;
+        create table tpb_conflict (
+            id integer primary key, job varchar(200) not null, entity varchar(20) not null,
+            kind varchar(40) not null, record varchar(400) not null, left_id varchar(200), right_id varchar(200),
+            field varchar(200), base_value json, left_value json, right_value json, message text not null,
+            detected_at datetime not null, run_id integer, resolved_at datetime, resolution varchar(60),
+            resolved_value json, resolved_by varchar(200), applied_at datetime);
+        insert into tpb_conflict select * from old_conflict;
+        drop table old_conflict;
+        drop table tpb_note;
+        delete from tpb_schema_version where version > 3;
+        """
+    )
+    con.commit()
+    con.close()
+
+
+def test_upgrade_from_version_3_keeps_links_and_history_and_moves_notes_apart(tmp_path):
+    path = tmp_path / "v3.db"
+    s = Store(f"sqlite:///{path}")
+    s.save_link(Link(job="j", entity="case", left_id="1", right_id="2", base={"title": "kept"}))
+    edit = Conflict(job="j", entity="case", kind="edit", record="tr:1 <-> tp:2", left_id="1", right_id="2",
+                    field="title", left_value="L", right_value="R")  # fmt: skip
+    lossy = Conflict(job="j", entity="case", kind="lossy-write", record="tr:3 'x'", field="priority",
+                     resolution="noted", resolved_at=utcnow())  # fmt: skip
+    unfit = Conflict(job="j", entity="case", kind="cannot-represent", record="tr:4 'y'", field="tags")
+    ambiguous = Conflict(job="j", entity="case", kind="ambiguous-match", record="folder and title 'z'")
+    for c in (edit, lossy, unfit, ambiguous):
+        s.save_conflict(c)
+    s.close()
+    _as_schema_3(path)
+
+    s = Store(f"sqlite:///{path}")
+    assert s.links("j", "case")[0].base == {"title": "kept"}
+    history = {c.kind: c for c in s.conflicts(job="j", open_only=False)}
+    assert set(history) == {"edit", "cannot-represent", "ambiguous-match"}  # the lossy write became a note
+    assert [(n.kind, n.record, n.field) for n in s.notes(job="j")] == [("lossy-write", "tr:3 'x'", "priority")]
+    assert history["edit"].resolved_at is None and history["edit"].subject == "left:1"
+    assert history["ambiguous-match"].resolved_at is None
+    assert history["ambiguous-match"].subject == "key:folder and title 'z'"
+    # an entry with no stable key is closed; the next run opens it again, once, if it still holds
+    assert history["cannot-represent"].resolution == "auto"
+    assert s.conflict_counts("j") == {"j": {"case": 2}}
+    s.close()
+    con = sqlite3.connect(path)
+    assert max(v for (v,) in con.execute("select version from tpb_schema_version")) == LATEST
+    con.close()
+
+
+def test_open_entry_is_refreshed_in_place_by_subject_and_closed_entries_stay_history(store):
+    first = store.log_conflict(
+        Conflict(
+            job="j",
+            entity="case",
+            kind="cannot-represent",
+            subject="left:1",
+            side="right",
+            field="tags",
+            record="tr:1 'old title'",
+            left_value=["a"],
+        )  # fmt: skip
+    )
+    again = store.log_conflict(
+        Conflict(
+            job="j",
+            entity="case",
+            kind="cannot-represent",
+            subject="left:1",
+            side="right",
+            field="tags",
+            record="tr:1 'new title'",
+            left_value=["b"],
+        )  # fmt: skip
+    )
+    assert again.id == first.id and again.left_value == ["b"] and again.record == "tr:1 'new title'"
+    store.close_conflicts([first.id])
+    assert store.conflicts(job="j") == [] and store.conflict(first.id).resolution == "auto"
+    assert store.conflict_counts() == {}

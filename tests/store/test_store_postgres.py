@@ -97,3 +97,25 @@ def test_run_lock_names_its_holder_and_stale_runs_are_settled_on_postgresql(pg_u
     finally:
         store.close()
         other.close()
+
+
+def test_a_dry_runs_scratch_copy_of_a_postgresql_store_holds_the_job_and_keeps_nothing(pg_url: str) -> None:
+    from mappings.scratch import scratch_copy
+
+    store = Store(pg_url)
+    try:
+        store.save_link(Link(job="dry", entity="case", left_id="1", right_id="A", base={"title": "ü"}))
+        store.save_link(Link(job="other", entity="case", left_id="1", right_id="A"))
+        store.log_conflict(Conflict(job="dry", entity="case", kind="edit", subject="left:1", record="r", field="t"))
+        scratch = scratch_copy(store, "dry")
+        try:
+            assert [lk.base for lk in scratch.links("dry", "case")] == [{"title": "ü"}]
+            assert scratch.links("other", "case") == []
+            assert scratch.conflict_counts() == {"dry": {"case": 1}}
+            scratch.save_link(Link(job="dry", entity="case", left_id="2", right_id="B"))
+            scratch.close_conflicts([c.id for c in scratch.conflicts(job="dry")])  # type: ignore[misc]
+        finally:
+            scratch.close()
+        assert store.link_count("dry") == 1 and store.conflict_counts("dry") == {"dry": {"case": 1}}
+    finally:
+        store.close()
