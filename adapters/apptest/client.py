@@ -181,7 +181,9 @@ class TestsetRequest:
             out.append("the test set name must be 1 to 100 characters")
         if self.time_limit is not None and not 5 <= self.time_limit <= 30:
             out.append(f"time limit {self.time_limit}: apptest.ai takes 5 to 30 minutes")
-        if self.callback is not None and (len(self.callback) > 250 or not self.callback.startswith(("https://", "http://"))):
+        if self.callback is not None and (
+            len(self.callback) > 250 or not self.callback.startswith(("https://", "http://"))
+        ):
             out.append("the callback must be an http(s) URL of at most 250 characters")
         if (self.login_id is None) != (self.login_pw is None):
             out.append("the test login needs both an id and a password")
