@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapters.base import SystemSettings
 from adapters.registry import KINDS, SYNCABLE_KINDS, settings_class
+from bridge.ci.settings import CISettings
 from bridge.errors import ConfigError
 from bridge.model import Entity
 from bridge.redact import register_basic_auth, register_secret
@@ -164,6 +165,7 @@ class Config(_Strict):
     daemon: DaemonConfig = Field(default_factory=lambda: DaemonConfig())
     systems: dict[str, SystemSettings] = Field(default_factory=dict)
     jobs: list[Job] = Field(default_factory=list)
+    ci: CISettings = Field(default_factory=lambda: CISettings())
     #: where the config was read from (not a TOML key)
     source: str = Field("<memory>", exclude=True)
 
@@ -303,6 +305,9 @@ def _cross_check(config: Config) -> None:
                 raise ConfigError(f"{src}: {where}.perftest: expected the name of a perftest system")
         if job.conflict_policy == "newest-wins" and job.field_owners:
             pass  # owners decide their fields; newest-wins the rest
+    for name in config.ci.case_ids:
+        if name not in config.systems or config.systems[name].kind not in SYNCABLE_KINDS:
+            raise ConfigError(f"{src}: ci.case_ids.{name}: expected the name of a {', '.join(SYNCABLE_KINDS)} system")
     from mappings.valuemaps import load_value_maps
 
     for name, system in config.systems.items():

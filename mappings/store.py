@@ -162,6 +162,15 @@ class Store(ConflictRecords):
         with self.session() as s:
             return list(s.exec(select(Link).where(Link.job == job, Link.entity == entity)))
 
+    def active_link_ids(self, job: str, entity: str) -> list[tuple[str, str]]:
+        """(left id, right id) of the job's active links: ids only (a CI push needs no agreed state), and no
+        tombstones (an unlinked pair names no case any more)."""
+        with self.session() as s:
+            q = select(Link.left_id, Link.right_id).where(
+                Link.job == job, Link.entity == entity, Link.state == "active"
+            )
+            return [(str(left), str(right)) for left, right in s.exec(q)]
+
     def link_count(self, job: str | None = None) -> int:
         with self.session() as s:
             q = select(func.count()).select_from(Link)

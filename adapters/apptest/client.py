@@ -133,6 +133,53 @@ def _error_for(response: httpx.Response, route: str) -> RemoteError | None:
     return None
 
 
+@dataclass(frozen=True)
+class TestsetRequest:
+    """What a test set is started with (the ``data`` part of the start call), with the vendor's limits."""
+
+    __test__ = False
+
+    project_id: int
+    name: str
+    time_limit: int | None = None
+    use_vo: bool = False
+    callback: str | None = None
+    login_id: str | None = None
+    login_pw: str | None = field(default=None, repr=False)
+
+    def problems(self, app: Path) -> list[str]:
+        """What apptest.ai would refuse, found before the app is uploaded."""
+        out: list[str] = []
+        if app.suffix.lower() not in APP_EXTENSIONS:
+            out.append(f"{app.name}: {RESULT_CODES[4050]}")
+        if self.project_id <= 0:
+            out.append(f"project id {self.project_id}: expected a positive number")
+        if not 0 < len(self.name) <= 100:
+            out.append("the test set name must be 1 to 100 characters")
+        if self.time_limit is not None and not 5 <= self.time_limit <= 30:
+            out.append(f"time limit {self.time_limit}: apptest.ai takes 5 to 30 minutes")
+        if self.callback is not None and (
+            len(self.callback) > 250 or not self.callback.startswith(("https://", "http://"))
+        ):
+            out.append("the callback must be an http(s) URL of at most 250 characters")
+        if (self.login_id is None) != (self.login_pw is None):
+            out.append("the test login needs both an id and a password")
+        if any(len(v) > 150 for v in (self.login_id or "", self.login_pw or "")):
+            out.append("the test login id and password take at most 150 characters each")
+        return out
+
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"pid": self.project_id, "testset_name": self.name, "use_vo": self.use_vo}
+        if self.time_limit is not None:
+            # the vendor's table spells it "time_limmit" but its example and service use "time_limit"
+            data["time_limit"] = self.time_limit
+        if self.callback:
+            data["callback"] = self.callback
+        if self.login_id is not None and self.login_pw is not None:
+            data["credentials"] = {"login_id": self.login_id, "login_pw": self.login_pw}
+        return data
+
+
 @dataclass
 class StartedTestset:
     testset_id: int
@@ -224,31 +271,11 @@ class AppTestClient:
                 self._sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def start_testset(
-        self,
-        app: Path,
-        *,
-        project_id: int,
-        name: str,
-        time_limit: int | None = None,
-        use_vo: bool = False,
-        callback: str | None = None,
-        login_id: str | None = None,
-        login_pw: str | None = None,
-    ) -> StartedTestset:
+    def start_testset(self, app: Path, request: TestsetRequest) -> StartedTestset:
         """``POST /openapi/v2/testset``: multipart ``app_file`` + ``data`` (JSON)."""
-        if app.suffix.lower() not in APP_EXTENSIONS:
-            raise ValidationFailed(
-                f"{app.name}: {RESULT_CODES[4050]}", system=SYSTEM, code="4050", hint="Nothing was uploaded."
-            )
-        data: dict[str, Any] = {"pid": project_id, "testset_name": name, "use_vo": use_vo}
-        if time_limit is not None:
-            # the vendor's table spells it "time_limmit" but its example and service use "time_limit"
-            data["time_limit"] = time_limit
-        if callback:
-            data["callback"] = callback
-        if login_id or login_pw:
-            data["credentials"] = {"login_id": login_id or "", "login_pw": login_pw or ""}
+        problems = request.problems(app)
+        if problems:
+            raise ValidationFailed("; ".join(problems), system=SYSTEM, hint="Nothing was uploaded.")
         with app.open("rb") as fh:
             content = fh.read()
         try:
@@ -257,7 +284,7 @@ class AppTestClient:
                 "POST",
                 "/openapi/v2/testset",
                 files={"app_file": (app.name, content, "application/octet-stream")},
-                data={"data": json.dumps(data)},
+                data={"data": json.dumps(request.data())},
             )
         except TransportError as exc:
             if exc.maybe_applied:

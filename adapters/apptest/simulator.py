@@ -7,8 +7,13 @@
 - Errors are envelopes with HTTP 200 and a ``result_code`` (the vendor page documents codes in the body,
   not HTTP statuses; assumed the same for every code). Bad credentials: HTTP 401 without an envelope
   (assumption: the page does not say; a gateway in front of the API answers that way).
+- The start call's ``data`` is checked against the vendor page's table (:meth:`_refuse_start_data`) and kept
+  in ``uploads``, so tests see what a client really sent (``use_vo``, ``callback``, ``credentials``, ...).
 - ``queue_codes("start"|"status"|"result", 8000, ...)`` makes the next calls of that kind answer the given
   result_codes (tests of maintenance retries and error messages).
+
+Like every simulator it imports nothing from its system's client: the codes, messages and limits below are
+its own reading of the vendor page, so a test through it compares two independent readings.
 """
 
 from __future__ import annotations
@@ -25,8 +30,43 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.apptest.client import APP_EXTENSIONS, RESULT_CODES
 from adapters.simulation import ASGIApp, Faults, Simulator
+
+#: the vendor page's appendix "API Result Codes": result_code -> (result_msg, reason), as the service
+#: writes them ({...} placeholders filled in where the simulator knows the value)
+VENDOR_CODES: dict[int, tuple[str, str]] = {
+    4000: ("Missing Request Parameter", "The required parameter was not found in the request parameters : ({key})"),
+    4030: ("App File Analysis Failed", "iOS plistlib Parsing Error : {detail}"),
+    4031: (
+        "App File Analysis Failed",
+        "Test creation failed : There was a problem pre-processing your app file. \n the IPA file must be a "
+        "development version that is signed by your development certificate.",
+    ),
+    4032: (
+        "App File Analysis Failed",
+        "Test creation failed : Invalid app file. \n There was a problem pre-processing your app file.",
+    ),
+    4040: ("App File Analysis Failed", "Android Manifest Parsing Error : {detail}"),
+    4041: ("App File Analysis Failed", "No launchable activity found. (android.intent.category.LAUNCHER)"),
+    4050: ("Invalid Request Parameter", "File extension not supported. (support : ipa, zip, app, apk, xapk, apks)"),
+    4051: ("Invalid Request Parameter", "The required parameter was not found in the request parameters: (app_file)"),
+    4052: ("Invalid Request Parameter", "Invalid request parameter : (project_id : {value})"),
+    4053: ("Invalid Request Parameter", "Invalid request parameter : (testset_id : {value})"),
+    4055: ("Invalid Request Parameter", "Device is not compatible with this app : (App os type : {value})"),
+    4080: ("Invalid Request Parameter", "Device info does not exist in preset project data."),
+    4081: ("Invalid Request Parameter", "Available devices does not exist in preset project data."),
+    5001: ("Run New Testset Error", "Global Exception Error - {detail}"),
+    5002: ("Get Testset Status Error", "Global Exception Error - {detail}"),
+    5003: ("Get Testset Result Data Error", "Global Exception Error - {detail}"),
+    6001: ("App File Upload Error", "App file upload fail."),
+    6002: ("Get Testset Result Data Failed", "Test is running yet. Please request when the test is complete."),
+    6003: ("Data Does Not Exist", "Test data does not exist."),
+    8000: ("System Maintenance", "The service is currently under system maintenance."),
+}
+#: "Support : ipa, zip, app, apk, xapk, apks" (code 4050)
+SUPPORTED_FILES = ("ipa", "zip", "app", "apk", "xapk", "apks")
+#: the start call's documented limits (characters)
+NAME_MAX, CALLBACK_MAX, CREDENTIAL_MAX = 100, 250, 150
 
 DEVICES = ("Galaxy S23", "Pixel 8", "iPhone 15", "Galaxy A54", "Xperia 10", "iPad Air")
 PROJECTS = {509: "Shop App", 510: "Bank App"}
@@ -127,21 +167,45 @@ class AppTestSimulator(Simulator):
         return JSONResponse({"data": data, "result_code": 0, "result_msg": "", "reason": ""})
 
     @staticmethod
-    def fail(code: int, reason: str | None = None) -> JSONResponse:
-        msg = {
-            4: "Invalid Request Parameter",
-            5: "Global Exception Error",
-            6: "Request Failed",
-            8: "System Maintenance",
-        }
-        return JSONResponse(
-            {
-                "data": {},
-                "result_code": code,
-                "result_msg": msg.get(code // 1000, ""),
-                "reason": reason or RESULT_CODES.get(code, ""),
-            }
-        )
+    def fail(code: int, **values: Any) -> JSONResponse:
+        """An error envelope as the vendor's table writes it; errors come with HTTP 200 (see module doc)."""
+        msg, reason = VENDOR_CODES[code]
+        filled = {"key": "", "detail": "", "value": "", **values}
+        return JSONResponse({"data": {}, "result_code": code, "result_msg": msg, "reason": reason.format(**filled)})
+
+    def _refuse_start_data(self, data: dict[str, Any]) -> JSONResponse | None:
+        """The documented fields of the start call's ``data``, checked as the vendor's table describes them.
+
+        Assumptions (the page does not say): a wrongly typed or over-long value is refused as 4000 naming the
+        key; an unknown key is ignored, as JSON APIs usually do.
+        """
+        for key in ("pid", "testset_name"):
+            if key not in data:
+                return self.fail(4000, key=key)
+        pid = data["pid"]
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid not in PROJECTS:
+            return self.fail(4052, value=pid)
+        name = data["testset_name"]
+        if not isinstance(name, str) or not 0 < len(name) <= NAME_MAX:
+            return self.fail(4000, key="testset_name")
+        # the table misspells the key "time_limmit"; the example (and the service) use "time_limit"
+        limit = data.get("time_limit", data.get("time_limmit"))
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or not 5 <= limit <= 30):
+            return self.fail(4000, key="time_limit")
+        if "use_vo" in data and not isinstance(data["use_vo"], bool):
+            return self.fail(4000, key="use_vo")
+        callback = data.get("callback")
+        if callback is not None and (not isinstance(callback, str) or len(callback) > CALLBACK_MAX):
+            return self.fail(4000, key="callback")
+        credentials = data.get("credentials")
+        if credentials is not None:
+            if not isinstance(credentials, dict):
+                return self.fail(4000, key="credentials")
+            for key in ("login_id", "login_pw"):
+                value = credentials.get(key)
+                if not isinstance(value, str) or not 0 < len(value) <= CREDENTIAL_MAX:
+                    return self.fail(4000, key=f"credentials.{key}")
+        return None
 
     def _authorized(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -162,9 +226,9 @@ class AppTestSimulator(Simulator):
             form = await request.form()
             upload = form.get("app_file")
             if upload is None or isinstance(upload, str):
-                return self.fail(4051, "The required parameter was not found in the request parameters: (app_file)")
+                return self.fail(4051)
             filename = upload.filename or ""
-            if not filename.lower().endswith(APP_EXTENSIONS):
+            if filename.rpartition(".")[2].lower() not in SUPPORTED_FILES or "." not in filename:
                 return self.fail(4050)
             raw = form.get("data")
             try:
@@ -172,22 +236,13 @@ class AppTestSimulator(Simulator):
             except ValueError:
                 data = None
             if not isinstance(data, dict):
-                return self.fail(4000, "The required parameter was not found in the request parameters : (data)")
-            for key in ("pid", "testset_name"):
-                if key not in data:
-                    return self.fail(4000, f"The required parameter was not found in the request parameters : ({key})")
-            pid = data["pid"]
-            if not isinstance(pid, int) or pid not in PROJECTS:
-                return self.fail(4052, f"Invalid request parameter : (project_id : {pid})")
-            name = data["testset_name"]
-            limit = data.get("time_limit", data.get("time_limmit"))
-            if not isinstance(name, str) or not 0 < len(name) <= 100:
-                return self.fail(4000, "testset_name must be 1 to 100 characters")
-            if limit is not None and (not isinstance(limit, int) or not 5 <= limit <= 30):
-                return self.fail(4000, "time_limit must be 5 to 30")
+                return self.fail(4000, key="data")
+            refused = self._refuse_start_data(data)
+            if refused is not None:
+                return refused
             content = await upload.read()
             self.uploads.append({"filename": filename, "size": len(content), "data": data})
-            testset = self._new_testset(pid, name)
+            testset = self._new_testset(data["pid"], data["testset_name"])
             return self.ok({"test_count": len(testset["devices"]), "testset_id": testset["id"]})
 
         def _testset(request: Request) -> dict[str, Any] | int:
@@ -205,9 +260,7 @@ class AppTestSimulator(Simulator):
                 return self.fail(code)
             testset = _testset(request)
             if isinstance(testset, int):
-                return self.fail(
-                    testset, f"Invalid request parameter : (testset_id : {request.path_params['testset_id']})"
-                )
+                return self.fail(testset, value=request.path_params["testset_id"])
             done = self._poll(testset)
             total = len(testset["devices"])
             failing = len(testset["failing"])
@@ -235,9 +288,7 @@ class AppTestSimulator(Simulator):
                 return self.fail(code)
             testset = _testset(request)
             if isinstance(testset, int):
-                return self.fail(
-                    testset, f"Invalid request parameter : (testset_id : {request.path_params['testset_id']})"
-                )
+                return self.fail(testset, value=request.path_params["testset_id"])
             if not testset["complete"]:
                 return self.fail(6002)
             xml = self.junit(testset)

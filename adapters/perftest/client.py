@@ -124,27 +124,41 @@ class PerfTestClient:
         return f"/{version}/{self.settings.project_id}/{rest}"
 
     # ---- tasks --------------------------------------------------------------------------------------
-    def _task_body(self, name: str, case_ids: Sequence[int], parallel: bool) -> dict[str, Any]:
+    def _task_body(
+        self, name: str, case_ids: Sequence[int], parallel: bool, enable_full_link: bool | None
+    ) -> dict[str, Any]:
         return {
             "name": name,
             "parallel": parallel,
+            # unset: the system's setting. Sent on updates too: the update body is the create body (the SDK's
+            # UpdateNewTaskRequestBody), and a field left out could fall back to the service's default
+            "enable_full_link": self.settings.enable_full_link if enable_full_link is None else enable_full_link,
             "project_id": self.suite,
             "operate_mode": 2,  # fixed by the API (legacy field)
             "case_id_list": [int(c) for c in case_ids],
         }
 
     def create_task(
-        self, name: str, case_ids: Sequence[int], *, parallel: bool = False, enable_full_link: bool = False
+        self, name: str, case_ids: Sequence[int], *, parallel: bool = False, enable_full_link: bool | None = None
     ) -> int:
-        body = {**self._task_body(name, case_ids, parallel), "enable_full_link": enable_full_link}
+        body = self._task_body(name, case_ids, parallel, enable_full_link)
         response = self.http.post(self._path("v3", "tasks"), json=body)
         answer = self.http.json(response, dict)
         if not str(answer.get("task_id", "")).isdigit():
             raise self.http.shape_error(response, "the answer names no task_id")
         return int(answer["task_id"])
 
-    def update_task_cases(self, task_id: int, name: str, case_ids: Sequence[int], *, parallel: bool = False) -> None:
-        self.http.put(self._path("v3", f"tasks/{task_id}"), json=self._task_body(name, case_ids, parallel))
+    def update_task_cases(
+        self,
+        task_id: int,
+        name: str,
+        case_ids: Sequence[int],
+        *,
+        parallel: bool = False,
+        enable_full_link: bool | None = None,
+    ) -> None:
+        body = self._task_body(name, case_ids, parallel, enable_full_link)
+        self.http.put(self._path("v3", f"tasks/{task_id}"), json=body)
 
     def list_tasks(self) -> list[dict[str, Any]]:
         tasks: dict[int, dict[str, Any]] = {}
@@ -204,18 +218,28 @@ class PerfTestClient:
         )
 
 
-def ensure_plan_task(client: PerfTestClient, plan_name: str, case_ids: Sequence[int]) -> int:
+def ensure_plan_task(
+    client: PerfTestClient,
+    plan_name: str,
+    case_ids: Sequence[int],
+    *,
+    parallel: bool = False,
+    enable_full_link: bool | None = None,
+) -> int:
     """The id of the PerfTest task named after ``plan_name``, created or updated to hold exactly ``case_ids``.
 
-    Used by the sync engine's per-plan PerfTest option. Read first so a rerun never makes a second task.
+    Used by the sync engine's per-plan PerfTest option and ``perftest create-task --update``. Read first so a
+    rerun never makes a second task. ``enable_full_link`` None: the system's setting.
     """
     wanted = sorted({int(c) for c in case_ids})
     found = [t for t in client.list_tasks() if str(t.get("name", "")) == plan_name]
     if not found:
-        return client.create_task(plan_name, wanted)
+        return client.create_task(plan_name, wanted, parallel=parallel, enable_full_link=enable_full_link)
     task_id = int(found[0]["id"])
-    if client.task_cases(task_id) != wanted:
-        client.update_task_cases(task_id, plan_name, wanted)
+    # the task's full-link flag cannot be read back (the show call does not return it): asked for explicitly,
+    # it is written; left to the setting, only a change of cases writes
+    if enable_full_link is not None or client.task_cases(task_id) != wanted:
+        client.update_task_cases(task_id, plan_name, wanted, parallel=parallel, enable_full_link=enable_full_link)
     return task_id
 
 

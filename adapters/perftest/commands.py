@@ -46,6 +46,13 @@ def create_task(
         int | None, typer.Option("--perftest-project", help="PerfTest project id (overrides the config)")
     ] = None,
     parallel: Annotated[bool, typer.Option("--parallel", help="Run the cases concurrently")] = False,
+    enable_full_link: Annotated[
+        bool | None,
+        typer.Option(
+            "--enable-full-link/--no-enable-full-link",
+            help="Full-link pressure test (default: the system's enable_full_link)",
+        ),
+    ] = None,
     update: Annotated[
         bool, typer.Option("--update", help="If a task with this name exists, set its cases instead")
     ] = False,
@@ -82,7 +89,11 @@ def create_task(
         settings = settings.model_copy(update={"perftest_project_id": perftest_project})
     out: dict[str, object] = {"system": system, "name": name, "case_ids": ids}
     with PerfTestClient(system, settings) as client:
-        task_id = ensure_plan_task(client, name, ids) if update else client.create_task(name, ids, parallel=parallel)
+        task_id = (
+            ensure_plan_task(client, name, ids, parallel=parallel, enable_full_link=enable_full_link)
+            if update
+            else client.create_task(name, ids, parallel=parallel, enable_full_link=enable_full_link)
+        )
         out["task_id"] = task_id
         console.print(f"perftest: task {task_id} {name!r} with {len(ids)} case(s)", highlight=False, markup=False)
         if start:

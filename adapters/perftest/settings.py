@@ -12,3 +12,4 @@ class PerfTestSettings(HuaweiAuthSettings):
 
     kind: Literal["perftest"] = "perftest"
     perftest_project_id: int | None = Field(None, description="PerfTest project (integer) the tasks belong to")
+    enable_full_link: bool = Field(False, description="Tasks run as full-link pressure tests")

@@ -167,6 +167,8 @@ class PerfTestSimulator(HuaweiCloudAccount, Simulator):
         current = self._task(task)
         fields = self._task_fields(payload)
         current.update(fields)
+        if "enable_full_link" in payload:
+            current["enable_full_link"] = bool(payload["enable_full_link"])
         return 200, {"code": "SVCSTG.CPTS.0000000", "message": "success", "taskInfo": self._info(current)}, {}
 
     def _delete(self, payload: dict[str, Any], query: dict[str, str], task: str) -> Answer:

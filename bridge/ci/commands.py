@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
+from bridge.ci.ids import DEFAULT_PATTERNS, DEFAULT_PROPERTIES, pattern_error
 from bridge.ci.junit import JUnitError, JUnitTest, parse_bytes, parse_files
-from bridge.ci.matching import DEFAULT_ID_PATTERNS, DEFAULT_ID_PROPERTIES, DEFAULT_KEY_FORMAT, MatchOptions
+from bridge.ci.matching import key_format_error
 from bridge.ci.push import PushOptions, push_results
-from bridge.ci.report import FailOn, PushReport
-from bridge.errors import ConfigError, RemoteError
+from bridge.ci.report import FAIL_ON_VALUES, FailOn
+from bridge.errors import BridgeError, ConfigError
 
 ci_app = typer.Typer(
     help="Feed CI results (JUnit XML, apptest.ai) into a test management system.", no_args_is_help=True
@@ -34,24 +35,33 @@ FailOnOpt = Annotated[
     str,
     typer.Option(
         "--fail-on",
-        help="errors: exit 1 if results could not be posted; unmatched: also exit 3 if a test matched no case; "
-        "never: exit 0 once the input was read",
+        help="errors: exit 1 if the target refused something or results could not be posted; unmatched: also "
+        "exit 3 if a test reports on no case; never: exit 0 whatever the target answered (bad input: 2)",
     ),
 ]
 IdPatternOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--case-id-pattern", help=f"Regex finding a case id in test names (group 1). Default {DEFAULT_ID_PATTERNS[0]}"
+        "--case-id-pattern",
+        help="Regex finding an id of the TARGET's cases in test names (group 1 is the id); repeatable. "
+        f"Default for TestRail: {' and '.join(DEFAULT_PATTERNS['testrail'])}",
     ),
 ]
 IdPropertyOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--case-id-property", help=f"Test property holding a case id. Default: {', '.join(DEFAULT_ID_PROPERTIES)}"
+        "--case-id-property",
+        help="Test property holding an id of the TARGET's cases; comma-separated, repeatable. "
+        f"Default for TestRail: {', '.join(DEFAULT_PROPERTIES['testrail'])}",
     ),
 ]
 KeyFormatOpt = Annotated[
-    str, typer.Option("--automation-key", help="Automation key of a test: {classname}, {name}, {suite}, {file}")
+    str | None,
+    typer.Option(
+        "--automation-key",
+        help="Automation key of a test: {classname}, {name}, {suite}, {file} (default: [ci] automation_key, "
+        "or {classname}.{name})",
+    ),
 ]
 
 
@@ -80,8 +90,8 @@ def _expand(paths: list[str]) -> list[str]:
 
 
 def _fail_on(value: str) -> FailOn:
-    if value not in ("unmatched", "errors", "never"):
-        raise ConfigError(f"--fail-on: expected unmatched, errors or never, got {value!r}")
+    if value not in FAIL_ON_VALUES:
+        raise ConfigError(f"--fail-on: expected {', '.join(FAIL_ON_VALUES)}, got {value!r}")
     return value  # type: ignore[return-value]
 
 
@@ -94,25 +104,19 @@ def _options(
     close: bool,
     case_id_pattern: list[str] | None,
     case_id_property: list[str] | None,
-    automation_key: str,
+    automation_key: str | None,
     *,
     files: list[str],
     status_map: str = "junit",
 ) -> PushOptions:
     if plan and plan_id:
         raise ConfigError("give --plan or --plan-id, not both")
-    import re
-
     for pattern in case_id_pattern or []:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(f"--case-id-pattern {pattern!r}: not a valid regular expression: {exc}") from None
-    match = MatchOptions(
-        id_patterns=tuple(case_id_pattern) if case_id_pattern else DEFAULT_ID_PATTERNS,
-        id_properties=tuple(_split(case_id_property)) if case_id_property else DEFAULT_ID_PROPERTIES,
-        key_format=automation_key,
-    )
+        problem = pattern_error(pattern)
+        if problem:
+            raise ConfigError(f"--case-id-pattern {pattern!r}: {problem}")
+    if automation_key is not None and (problem := key_format_error(automation_key)):
+        raise ConfigError(f"--automation-key {automation_key!r}: {problem}")
     return PushOptions(
         plan_name=plan,
         plan_id=plan_id,
@@ -120,7 +124,9 @@ def _options(
         config_ids=_split(config_ids),
         create_missing_cases=create_missing_cases,
         close=close,
-        match=match,
+        id_patterns=list(case_id_pattern) if case_id_pattern else None,
+        id_properties=_split(case_id_property) if case_id_property else None,
+        key_format=automation_key,
         status_map=status_map,
         files=files,
     )
@@ -135,23 +141,31 @@ def run_push(
     fail_on: FailOn,
     *,
     source: dict[str, object] | None = None,
+    kept: Path | None = None,
 ) -> None:
-    """Push, print the summary, write the report, exit with the policy's code."""
+    """Push, print the summary (errors on stderr), write the report, exit with the policy's code.
+
+    ``kept``: where the input is kept when it came from elsewhere (apptest.ai); every failure names it.
+    """
     from bridge.cli import console, err_console
     from bridge.config import load_config
 
-    config = load_config(config_path)
+    again = f"The result is kept in {kept}: push it with `ci push --junit {kept}`." if kept else None
     try:
-        report = push_results(config, to, tests, options)
-    except RemoteError as exc:
-        if fail_on != "never":
-            raise
-        err_console.print(f"warning: results not posted: {exc}", highlight=False, markup=False, soft_wrap=True)
-        report = PushReport(system=to, files=options.files, tests=len(tests), errors=[str(exc)])
+        report = push_results(load_config(config_path), to, tests, options)
+    except BridgeError as exc:
+        if again:
+            exc.hint = f"{exc.hint}\n{again}" if exc.hint else again
+        raise
     if source:
         report.source = dict(source)
     for line in report.summary_lines():
         console.print(line, highlight=False, markup=False, soft_wrap=True)
+    for error in report.errors:
+        prefix = "warning: " if fail_on == "never" else "error: "
+        err_console.print(prefix + error, highlight=False, markup=False, soft_wrap=True)
+    if report.errors and again:
+        err_console.print(again, highlight=False, markup=False, soft_wrap=True)
     if report_json is not None:
         report.write_json(report_json)
     raise typer.Exit(report.exit_code(fail_on))
@@ -172,7 +186,7 @@ def push(
     fail_on: FailOnOpt = "errors",
     case_id_pattern: IdPatternOpt = None,
     case_id_property: IdPropertyOpt = None,
-    automation_key: KeyFormatOpt = DEFAULT_KEY_FORMAT,
+    automation_key: KeyFormatOpt = None,
 ) -> None:
     """Post the results of JUnit XML reports to SYSTEM: match tests to cases, create the plan/run, post in bulk."""
     policy = _fail_on(fail_on)
@@ -198,15 +212,33 @@ def apptest(
     config: ConfigOpt,
     to: ToOpt,
     app: Annotated[Path | None, typer.Option("--app", help="App file to test (ipa, apk, zip, app, xapk, apks)")] = None,
-    project_id: Annotated[int | None, typer.Option("--project-id", help="apptest.ai project id (pid)")] = None,
+    project_id: Annotated[
+        int | None, typer.Option("--project-id", help="apptest.ai project id (pid); default: the system's project_id")
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Test set name (at most 100 characters)")] = None,
     time_limit: Annotated[int | None, typer.Option("--time-limit", help="Minutes, 5 to 30")] = None,
+    use_vo: Annotated[
+        bool | None, typer.Option("--use-vo/--no-use-vo", help="Run AT&T Video Optimizer (ARO) with the tests")
+    ] = None,
+    callback: Annotated[
+        str | None, typer.Option("--callback", help="URL apptest.ai calls when the test set is done")
+    ] = None,
+    login_id: Annotated[
+        str | None, typer.Option("--login-id", help="Login the tests use in the app under test")
+    ] = None,
+    login_pw_env: Annotated[
+        str | None,
+        typer.Option("--login-pw-env", help="Environment variable holding that login's password (never the value)"),
+    ] = None,
     testset_id: Annotated[int | None, typer.Option("--testset-id", help="Only fetch and push this test set")] = None,
     source: Annotated[
         str | None, typer.Option("--from", help="apptest system in the config (default: the only one)")
     ] = None,
     deadline: Annotated[str, typer.Option("--deadline", help="Stop waiting after this long (e.g. 45m, 90s)")] = "45m",
-    save_junit: Annotated[Path | None, typer.Option("--save-junit", help="Also write the JUnit result here")] = None,
+    save_junit: Annotated[
+        Path | None,
+        typer.Option("--save-junit", help="Where the fetched JUnit result is kept (default: apptest-ID.xml here)"),
+    ] = None,
     plan: PlanOpt = None,
     plan_id: PlanIdOpt = None,
     run: RunOpt = None,
@@ -217,11 +249,11 @@ def apptest(
     fail_on: FailOnOpt = "errors",
     case_id_pattern: IdPatternOpt = None,
     case_id_property: IdPropertyOpt = None,
-    automation_key: KeyFormatOpt = DEFAULT_KEY_FORMAT,
+    automation_key: KeyFormatOpt = None,
 ) -> None:
-    """Run an apptest.ai test set (or fetch an existing one), wait for it, and push its JUnit result to SYSTEM."""
-    from adapters.apptest.client import AppTestClient
-    from adapters.apptest.settings import AppTestSettings
+    """Run an apptest.ai test set (or fetch an existing one), wait for it, keep its JUnit result on disk and
+    push it to SYSTEM."""
+    from bridge.ci.apptest_step import StartChoices, fetch_result
     from bridge.config import load_config, parse_duration
 
     policy = _fail_on(fail_on)
@@ -244,45 +276,21 @@ def apptest(
         raise ConfigError(f"--deadline: {exc}") from None
     cfg = load_config(config)
     cfg.system(to)
-    candidates = {n: s for n, s in cfg.systems.items() if isinstance(s, AppTestSettings)}
-    if source is None:
-        if len(candidates) != 1:
-            raise ConfigError(
-                f"{cfg.source}: name the apptest system with --from (apptest systems: "
-                f"{', '.join(candidates) or 'none'})"
-            )
-        source = next(iter(candidates))
-    settings = cfg.system(source)
-    if not isinstance(settings, AppTestSettings):
-        raise ConfigError(f"{cfg.source}: system {source!r} is not an apptest system")
-    if testset_id is None:
-        if app is None or project_id is None:
-            raise ConfigError("give --app and --project-id to start a test set, or --testset-id to fetch one")
-        if not app.is_file():
-            raise ConfigError(f"{app}: app file not found")
-        from adapters.apptest.client import APP_EXTENSIONS
-
-        if app.suffix.lower() not in APP_EXTENSIONS:
-            raise ConfigError(f"{app}: file extension not supported by apptest.ai ({', '.join(APP_EXTENSIONS)})")
-        if time_limit is not None and not 5 <= time_limit <= 30:
-            raise ConfigError("--time-limit: apptest.ai takes 5 to 30 minutes")
-        if name is not None and len(name) > 100:
-            raise ConfigError("--name: apptest.ai takes at most 100 characters")
-    from bridge.cli import console
-
-    with AppTestClient(source, settings) as client:
-        if testset_id is None:
-            assert app is not None and project_id is not None
-            started = client.start_testset(app, project_id=project_id, name=name or app.name, time_limit=time_limit)
-            testset_id = started.testset_id
-            console.print(f"apptest.ai: test set {testset_id} started ({started.test_count} test(s))", highlight=False)
-        status = client.wait(testset_id, timeout=wait)
-        console.print(f"apptest.ai: test set {testset_id} {status.status.lower()}: {status.summary()}", highlight=False)
-        xml = client.result_xml(testset_id)
-    label = f"apptest.ai test set {testset_id}"
-    if save_junit is not None:
-        save_junit.write_text(xml, "utf-8")
-        label = str(save_junit)
-    tests = parse_bytes(xml.encode("utf-8"), source=label)
-    options.files = [label]
-    run_push(config, to, tests, options, report_json, policy, source={"apptest_testset_id": testset_id})
+    choices = StartChoices(
+        app=app,
+        project_id=project_id,
+        name=name,
+        time_limit=time_limit,
+        use_vo=use_vo,
+        callback=callback,
+        login_id=login_id,
+        login_pw_env=login_pw_env,
+    )
+    kept, testset = fetch_result(cfg, source, choices, testset_id=testset_id, deadline=wait, save_to=save_junit)
+    try:
+        tests = parse_bytes(kept.read_bytes(), source=str(kept))
+    except JUnitError as exc:
+        exc.hint = f"The result is kept in {kept}. Nothing was posted."
+        raise
+    options.files = [str(kept)]
+    run_push(config, to, tests, options, report_json, policy, source={"apptest_testset_id": testset}, kept=kept)

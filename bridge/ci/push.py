@@ -17,16 +17,17 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from adapters.base import Adapter
 from adapters.registry import SYNCABLE_KINDS, create_adapter
+from bridge.ci.ids import IdScheme
 from bridge.ci.junit import OUTCOME_ORDER, JUnitTest, outcome_counts
-from bridge.ci.matching import Match, MatchOptions, automation_key, match_tests
+from bridge.ci.lookup import bridge_links, id_schemes
+from bridge.ci.matching import CREATED, Match, MatchOptions, Unmatched, automation_key, match_tests
 from bridge.ci.report import PushReport
 from bridge.config import Config
-from bridge.errors import CannotRepresent, ConfigError, PartialBatchFailure
+from bridge.errors import BridgeError, CannotRepresent, ConfigError, PartialBatchFailure
 from bridge.http import STATS
 from bridge.model import Case, CaseType, Plan, PlanRun, PlanState, Result, Status
 from bridge.sync.markers import marker_for
@@ -49,14 +50,22 @@ class PushOptions:
     config_ids: list[str] = field(default_factory=list)
     create_missing_cases: bool = False
     close: bool = False
-    match: MatchOptions = field(default_factory=MatchOptions)
+    #: the target's own id patterns and properties (the CLI's --case-id-*); None: the config's, or defaults
+    id_patterns: list[str] | None = None
+    id_properties: list[str] | None = None
+    #: automation key format; None: the config's [ci] automation_key
+    key_format: str | None = None
     #: value map kind turning JUnit outcomes into normalized statuses (mappings/defaults/<kind>.toml)
     status_map: str = "junit"
     files: list[str] = field(default_factory=list)
 
 
 def push_results(config: Config, system_name: str, tests: Sequence[JUnitTest], options: PushOptions) -> PushReport:
-    """Match ``tests`` to cases of ``system_name``, create the plan/run if needed and post the results."""
+    """Match ``tests`` to cases of ``system_name``, create the plan/run if needed and post the results.
+
+    What the target refuses (or a lost connection) is recorded in the report's errors, after whatever was
+    done before it: the caller decides the exit code. Bad options (an unknown or closed plan) raise ConfigError.
+    """
     settings = config.system(system_name)
     if settings.kind not in SYNCABLE_KINDS:
         raise ConfigError(
@@ -64,86 +73,86 @@ def push_results(config: Config, system_name: str, tests: Sequence[JUnitTest], o
             f"{', '.join(SYNCABLE_KINDS)} systems only"
         )
     statuses = _status_table(options.status_map)
+    schemes = id_schemes(config, system_name, options.id_patterns, options.id_properties)
+    match_options = MatchOptions(key_format=options.key_format or config.ci.automation_key)
     started, requests_before = time.perf_counter(), STATS.total()
     report = PushReport(system=system_name, files=list(options.files), tests=len(tests))
     report.outcomes = outcome_counts(tests)
-    adapter = create_adapter(system_name, settings)
-    with adapter:
-        cases = list(adapter.iter_case_refs())  # ids, automation keys and markers are all matching needs
-        links = bridge_links(config, system_name)
-        outcome = match_tests(tests, cases, options=options.match, links=links)
-        matches = list(outcome.matched)
-        unmatched = outcome.unmatched
-        if options.create_missing_cases:
-            created, unmatched = _create_missing(adapter, cases, unmatched, outcome.ambiguous, options, report)
-            matches.extend(created)
-        report.count_matches([m.method for m in matches])
-        report.unmatched = [t.label() for t in unmatched]
-        report.ambiguous = outcome.ambiguous
-        grouped = _group(matches)
-        statuses = _representable(adapter, statuses)
-        if grouped or options.plan_id or options.plan_name:
-            plan, run = _ensure_plan_and_run(adapter, sorted(grouped), options, report)
-            results = [
-                _result(case_id, group, statuses, plan.id, run.id if run else None)
-                for case_id, group in sorted(grouped.items())
-            ]
-            _post(adapter, results, report)
-            if options.close and not report.errors:
-                adapter.update_plan(str(plan.id), plan.model_copy(update={"state": PlanState.COMPLETED}))
-                report.closed = True
+    try:
+        _push(config, system_name, tests, options, schemes, match_options, statuses, report)
+    except ConfigError:
+        raise
+    except BridgeError as exc:
+        report.errors.append(str(exc))
     report.requests = STATS.total() - requests_before
     report.seconds = time.perf_counter() - started
-    propagate_results(config, system_name, report)
+    if report.posted:
+        try:
+            propagate_results(config, system_name, report)
+        except BridgeError as exc:
+            report.errors.append(f"results posted, but not copied through the sync jobs: {exc}")
     return report
+
+
+def _push(
+    config: Config,
+    system_name: str,
+    tests: Sequence[JUnitTest],
+    options: PushOptions,
+    schemes: list[IdScheme],
+    match_options: MatchOptions,
+    statuses: dict[str, Status],
+    report: PushReport,
+) -> None:
+    adapter = create_adapter(system_name, config.system(system_name))
+    with adapter:
+        # an unknown or closed --plan-id is bad input: found out before anything is created
+        given = _given_plan(adapter, options.plan_id) if options.plan_id else None
+        cases = list(adapter.iter_case_refs())  # ids, automation keys and markers are all matching needs
+        links = bridge_links(config, system_name)
+        outcome = match_tests(tests, cases, target=system_name, schemes=schemes, links=links, options=match_options)
+        matches = list(outcome.matched)
+        unmatched = outcome.unmatched
+        report.ambiguous = outcome.ambiguous
+        if options.create_missing_cases:
+            created, unmatched = _create_missing(adapter, cases, unmatched, match_options.key_format, report)
+            matches.extend(created)
+        report.record_matches(matches, unmatched)
+        grouped = _group(matches)
+        if not grouped:
+            # nothing to post: a plan (or a run in one) without cases is noise, and TestRail cannot hold it
+            return
+        statuses = _representable(adapter, statuses)
+        plan, run = _ensure_plan_and_run(adapter, given, sorted(grouped), options, report)
+        results = [
+            _result(case_id, group, statuses, plan.id, run.id if run else None)
+            for case_id, group in sorted(grouped.items())
+        ]
+        _post(adapter, results, report)
+        if options.close and not report.errors:
+            adapter.update_plan(str(plan.id), plan.model_copy(update={"state": PlanState.COMPLETED}))
+            report.closed = True
 
 
 # ------------------------------------------------------------------------------------------- matching
 
 
-def bridge_links(config: Config, system_name: str) -> dict[str, str]:
-    """Case ids on other systems -> linked case ids on ``system_name``, from the mapping store (if any).
-
-    Read only: a store that does not exist yet is not created by a CI push.
-    """
-    jobs = [j for j in config.jobs if system_name in (j.left, j.right)]
-    url = config.store.url
-    if not jobs or (url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists()):
-        return {}
-    try:
-        from mappings.store import Store
-    except ImportError:  # pragma: no cover - the store is part of the product
-        return {}
-    links: dict[str, str] = {}
-    store = Store(url)
-    try:
-        for job in jobs:
-            target_is_left = job.left == system_name
-            for link in store.links(job.name, "case"):
-                other, mine = (link.right_id, link.left_id) if target_is_left else (link.left_id, link.right_id)
-                links.setdefault(str(other), str(mine))
-    finally:
-        store.close()
-    return links
-
-
 def _create_missing(
-    adapter: Adapter,
-    cases: list[Case],
-    unmatched: list[JUnitTest],
-    ambiguous: dict[str, list[str]],
-    options: PushOptions,
-    report: PushReport,
-) -> tuple[list[Match], list[JUnitTest]]:
-    """One case per missing automation key; ambiguous tests are left alone (a new case would be a duplicate)."""
+    adapter: Adapter, cases: list[Case], unmatched: list[Unmatched], key_format: str, report: PushReport
+) -> tuple[list[Match], list[Unmatched]]:
+    """One case per missing automation key, for tests that name no case id and match no case ambiguously:
+    a test that names an id names a case that exists (here or linked elsewhere), and a new one would be its
+    duplicate."""
     by_marker = {c.marker: c for c in cases if c.marker}
+    fields = adapter.capabilities.case_fields
+    holds_type = fields is None or "type" in fields
     wanted: dict[str, list[JUnitTest]] = defaultdict(list)
-    still: list[JUnitTest] = []
-    for test in unmatched:
-        if test.label() in ambiguous:
-            still.append(test)
+    still: list[Unmatched] = []
+    for item in unmatched:
+        if item.creatable:
+            wanted[automation_key(item.test, key_format)].append(item.test)
         else:
-            wanted[automation_key(test, options.match.key_format)].append(test)
+            still.append(item)
 
     def create(key: str) -> tuple[str, Case | None, str | None]:
         marker = marker_for("ci", "case", "junit", key)
@@ -151,9 +160,9 @@ def _create_missing(
         if found is not None:
             return key, found, None
         first = wanted[key][0]
-        case = Case(
-            title=first.name or key, folder=first.suites or ("CI",), automation_key=key, type=CaseType.AUTOMATED
-        )
+        case = Case(title=first.name or key, folder=first.suites or ("CI",), automation_key=key)
+        if holds_type:  # TestPlanIt keeps the type in template fields the bridge does not write
+            case.type = CaseType.AUTOMATED
         try:
             return key, adapter.create_case(case, marker=marker), None
         except CannotRepresent as exc:
@@ -164,10 +173,10 @@ def _create_missing(
         for key, case, error in pool.map(create, list(wanted)):
             if case is None or case.id is None:
                 report.errors.append(error or f"cannot create a case for {key}")
-                still.extend(wanted[key])
+                still.extend(Unmatched(t, error or "not created") for t in wanted[key])
                 continue
             report.created.append(case.id)
-            matches.extend(Match(t, case.id, "created") for t in wanted[key])
+            matches.extend(Match(t, case.id, CREATED, key) for t in wanted[key])
     return matches, still
 
 
@@ -182,17 +191,25 @@ def _group(matches: Sequence[Match]) -> dict[str, list[JUnitTest]]:
 # ---------------------------------------------------------------------------------------------- plans
 
 
+def _given_plan(adapter: Adapter, plan_id: str) -> Plan:
+    plan = adapter.get_plan(plan_id)
+    if plan is None:
+        raise ConfigError(f"{adapter.name}: no plan with id {plan_id}", hint="Check --plan-id. Nothing was posted.")
+    if plan.state is PlanState.COMPLETED:
+        raise ConfigError(
+            f"{adapter.name}: plan {plan.name!r} (id {plan.id}) is closed; results cannot be added",
+            hint="Nothing was posted.",
+        )
+    return plan
+
+
 def _ensure_plan_and_run(
-    adapter: Adapter, case_ids: list[str], options: PushOptions, report: PushReport
+    adapter: Adapter, given: Plan | None, case_ids: list[str], options: PushOptions, report: PushReport
 ) -> tuple[Plan, PlanRun | None]:
     run_name = normalize_whitespace(options.run_name or options.plan_name or "") or None
     config = _config_names(adapter, options.config_ids)
-    plan: Plan | None
-    if options.plan_id:
-        plan = adapter.get_plan(options.plan_id)
-        if plan is None:
-            raise ConfigError(f"{adapter.name}: no plan with id {options.plan_id}", hint="Check --plan-id.")
-    else:
+    plan = given
+    if plan is None:
         name = normalize_whitespace(options.plan_name or "") or f"Automated run {datetime.now(UTC):%Y-%m-%d %H:%M}"
         plan = _find_open_plan(adapter, name)
         if plan is None:
@@ -202,8 +219,6 @@ def _ensure_plan_and_run(
             report.plan_created = True
     run_name = run_name or plan.name
     report.plan_id, report.plan_name = plan.id, plan.name
-    if plan.state is PlanState.COMPLETED:
-        raise ConfigError(f"{adapter.name}: plan {plan.name!r} (id {plan.id}) is closed; results cannot be added")
     plan = _with_cases(adapter, plan, run_name, config, case_ids)
     run = _pick_run(adapter, plan, run_name, config)
     if run is not None:

@@ -6,12 +6,17 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from bridge.ci.matching import Match, Unmatched
 
 FailOn = Literal["unmatched", "errors", "never"]
 
 #: exit codes (bridge/cli.py): 0 ok, 1 the run failed, 3 finished but left what the user asked to fail on
+#: (bad input exits 2 before anything is sent: bridge.errors.ConfigError, bridge.ci.junit.JUnitError)
 EXIT_OK, EXIT_FAILED, EXIT_UNMATCHED = 0, 1, 3
+FAIL_ON_VALUES: tuple[FailOn, ...] = ("errors", "unmatched", "never")
 
 
 @dataclass
@@ -24,6 +29,9 @@ class PushReport:
     matched_by: dict[str, int] = field(default_factory=dict)  # method -> tests
     created: list[str] = field(default_factory=list)  # ids of the cases created on the target
     unmatched: list[str] = field(default_factory=list)  # test labels
+    unmatched_reasons: dict[str, str] = field(default_factory=dict)  # test label -> why no case
+    #: every test -> case decision: {"test", "case_id", "method", "via"}
+    matches: list[dict[str, str]] = field(default_factory=list)
     ambiguous: dict[str, list[str]] = field(default_factory=dict)
     plan_id: str | None = None
     plan_name: str | None = None
@@ -41,9 +49,18 @@ class PushReport:
     #: results that reached linked systems through sync jobs: "job -> system": results copied
     propagated: dict[str, int] = field(default_factory=dict)
 
-    def count_matches(self, methods: list[str]) -> None:
-        self.matched_by = dict(Counter(methods))
-        self.matched = len(methods)
+    def record_matches(self, matches: list[Match], unmatched: list[Unmatched]) -> None:
+        """Tests are counted once, by how they first matched, however many cases they report on."""
+        first: dict[int, str] = {}
+        for m in matches:
+            first.setdefault(id(m.test), m.method)
+        self.matched_by = dict(Counter(first.values()))
+        self.matched = len(first)
+        self.matches = [
+            {"test": m.test.label(), "case_id": m.case_id, "method": m.method, "via": m.via} for m in matches
+        ]
+        self.unmatched = [u.test.label() for u in unmatched]
+        self.unmatched_reasons = {u.test.label(): u.reason for u in unmatched}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,6 +76,8 @@ class PushReport:
             f"matched {self.matched}" + (f" ({by})" if by else "") + f", created {len(self.created)} case(s), "
             f"unmatched {len(self.unmatched)}",
         ]
+        if not self.matches and not self.errors:
+            lines.append(f"{self.system}: no test matched a case: no plan created or changed, nothing posted")
         if self.plan_id is not None:
             plan = f"plan {self.plan_name!r} (id {self.plan_id}{', created' if self.plan_created else ''})"
             run = f", run {self.run_name!r} (id {self.run_id})" if self.run_id else ""
@@ -73,22 +92,20 @@ class PushReport:
         for route, n in self.propagated.items():
             lines.append(f"  linked: {n} result(s) copied through job {route}")
         for label in self.unmatched[:max_unmatched]:
-            lines.append(f"  unmatched: {label}")
+            why = self.unmatched_reasons.get(label)
+            lines.append(f"  unmatched: {label}" + (f" ({why})" if why else ""))
         if len(self.unmatched) > max_unmatched:
             lines.append(f"  ... and {len(self.unmatched) - max_unmatched} more (see --report-json)")
-        for label, ids in list(self.ambiguous.items())[:max_unmatched]:
-            lines.append(f"  ambiguous: {label} matches cases {', '.join(ids)}")
-        for error in self.errors:
-            lines.append(f"  error: {error}")
         return lines
 
     def exit_code(self, fail_on: FailOn) -> int:
-        """``errors`` (default): 1 when results could not be posted. ``unmatched``: also 3 when a test matched
-        no case. ``never``: 0 whatever happened after the input was read (bad input still exits 2 earlier)."""
+        """``errors`` (default): 1 when the target refused something or results could not be posted, else 0.
+        ``unmatched``: like ``errors``, and 3 when a test reports on no case (unmatched or ambiguous).
+        ``never``: 0 whatever the target answered (bad input still exits 2, before anything is sent)."""
         if fail_on == "never":
             return EXIT_OK
         if self.errors:
             return EXIT_FAILED
-        if fail_on == "unmatched" and (self.unmatched or self.ambiguous):
+        if fail_on == "unmatched" and self.unmatched:
             return EXIT_UNMATCHED
         return EXIT_OK

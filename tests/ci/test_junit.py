@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 
 from bridge.ci.junit import JUnitError, outcome_counts, parse_bytes, parse_file
-from bridge.ci.matching import MatchOptions, automation_key, match_tests
-from bridge.model import Case
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "junit"
 
@@ -64,37 +62,3 @@ def test_not_junit_and_missing_file() -> None:
         parse_bytes(b"<html><body/></html>", source="x.xml")
     with pytest.raises(JUnitError, match="file not found"):
         parse_file(FIXTURES / "nope.xml")
-
-
-def test_matching_order_ids_links_keys_and_ambiguity() -> None:
-    tests = parse_file(FIXTURES / "pytest.xml") + parse_file(FIXTURES / "junit5.xml")
-    cases = [
-        Case(id="1", title="login ok"),
-        Case(id="3", title="locked"),
-        Case(id="42", title="param"),
-        Case(id="50", title="remove", automation_key="tests.test_cart.test_remove_item"),
-        Case(id="60", title="dup a", automation_key="com.example.ParserTest.parses()"),
-        Case(id="61", title="dup b", automation_key="com.example.ParserTest.parses()"),
-        Case(id="70", title="linked"),
-    ]
-    links = {"abc": "70"}
-    tests[1].properties["case_id"] = "abc"  # a case id of another system, linked by a sync job
-    out = match_tests(tests, cases, links=links)
-    got = {m.test.label(): (m.case_id, m.method) for m in out.matched}
-    assert got == {
-        "tests.test_login.test_login_ok": ("1", "case id"),
-        "tests.test_login.test_login_wrong_password": ("70", "bridge link"),
-        "tests.test_login.test_login_locked[C3]": ("3", "case id"),
-        "tests.test_cart.test_remove_item": ("50", "automation key"),
-        "com.example.ParserTest.[1] input=a, C42": ("42", "case id"),
-    }
-    assert out.ambiguous == {"com.example.ParserTest.parses()": ["60", "61"]}
-    assert {t.label() for t in out.unmatched} == {
-        "tests.test_cart.test_add_item",
-        "com.example.ParserTest.parses()",
-        "com.example.ParserTest.rejectsNull()",
-    }
-    # configurable: only automation keys, in a different format
-    only_keys = match_tests(tests, cases, options=MatchOptions(by_id=False, by_link=False, key_format="{name}"))
-    assert only_keys.matched == []
-    assert automation_key(tests[0], "{suite}/{name}") == "pytest/test_login_ok"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from adapters.testrail.simulator import TestRailSimulator
 from tests.ci.conftest import FIXTURES, run_cli, write_config
 
@@ -188,3 +190,131 @@ def test_unreachable_target_and_fail_on_never(tmp_path: Path) -> None:
     junit = str(FIXTURES / "pytest.xml")
     assert run_cli(_args(config, "--junit", junit, "--plan", "X")) == 1
     assert run_cli(_args(config, "--junit", junit, "--plan", "X", "--fail-on", "never")) == 0
+
+
+def _junit(tmp_path: Path, name: str, *testcases: str) -> str:
+    path = tmp_path / name
+    body = "".join(f'<testcase classname="tests.ci" name="{n}" time="0.01"/>' for n in testcases)
+    path.write_text(f'<?xml version="1.0"?><testsuites><testsuite name="pytest">{body}</testsuite></testsuites>')
+    return str(path)
+
+
+#: scenario -> exit code per --fail-on value (errors, unmatched, never), as docs/ci.md's table says
+FAIL_ON_TABLE = {
+    "all matched": (0, 0, 0),
+    "some unmatched": (0, 3, 0),
+    "none matched": (0, 3, 0),
+    "target refuses the results": (1, 1, 0),
+}
+
+
+@pytest.mark.parametrize("scenario", list(FAIL_ON_TABLE))
+@pytest.mark.parametrize("fail_on", ["errors", "unmatched", "never"])
+def test_fail_on_exit_codes(scenario: str, fail_on: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    sim = TestRailSimulator(seed=7)
+    junit = {
+        "all matched": _junit(tmp_path, "a.xml", "test_C1_ok", "test_C3_ok"),
+        "some unmatched": _junit(tmp_path, "s.xml", "test_C1_ok", "test_brand_new"),
+        "none matched": _junit(tmp_path, "n.xml", "test_brand_new", "test_C9999_gone"),
+        "target refuses the results": _junit(tmp_path, "r.xml", "test_C1_ok"),
+    }[scenario]
+    with sim.serve() as server:
+        config = write_config(
+            tmp_path, {"tr": {"kind": "testrail", "url": server.url, **sim.credentials(), "max_retries": 0}}
+        )
+        if scenario == "target refuses the results":
+            sim.faults.fail_next_writes = 100
+        report_path = tmp_path / "report.json"
+        plans_before = len(sim.plans)
+        code = run_cli(
+            _args(config, "--junit", junit, "--plan", "P", "--fail-on", fail_on, "--report-json", str(report_path))
+        )
+    assert code == FAIL_ON_TABLE[scenario][("errors", "unmatched", "never").index(fail_on)]
+    report = json.loads(report_path.read_text())  # written whatever the outcome
+    out, err = capsys.readouterr()
+    if scenario == "none matched":
+        assert len(sim.plans) == plans_before and report["posted"] == 0 and report["plan_id"] is None
+        assert report["unmatched"] == ["tests.ci.test_brand_new", "tests.ci.test_C9999_gone"]
+        assert "no test matched a case: no plan created or changed, nothing posted" in out
+        assert (
+            "names case 9999 of tr, which does not exist there"
+            in report["unmatched_reasons"]["tests.ci.test_C9999_gone"]
+        )
+    if scenario == "target refuses the results":
+        assert report["errors"] and report["posted"] == 0
+        assert ("warning: " if fail_on == "never" else "error: ") in err
+
+
+def test_create_missing_cases_creates_exactly_the_missing_ones(
+    testrail: tuple[TestRailSimulator, Path], tmp_path: Path
+) -> None:
+    sim, config = testrail
+    before = set(sim.cases)
+    report_path = tmp_path / "r.json"
+    args = ["--junit", str(FIXTURES / "mixed.xml"), "--plan", "Mixed", "--create-missing-cases"]
+    assert run_cli(_args(config, *args, "--report-json", str(report_path))) == 0
+    report = json.loads(report_path.read_text())
+    new = {cid: sim.cases[cid] for cid in set(sim.cases) - before}
+    # one case per automation key that names no case and matches none; test_new_two ran twice: one case
+    assert sorted(c["custom_automation_id"] for c in new.values()) == [
+        "tests.test_new.test_new_one",
+        "tests.test_new.test_new_two",
+    ]
+    assert sorted(report["created"]) == sorted(str(c) for c in new)
+    by_test = {m["test"]: (m["case_id"], m["method"]) for m in report["matches"] if m["method"] != "created"}
+    assert by_test == {
+        "tests.test_orders.test_C2_names_an_existing_case": ("2", "case id"),
+        "tests.app.Test3.test_case_4": ("4", "automation key"),
+        "tests.test_orders.test_refund": ("5", "case id"),
+    }
+    # tests that name a case are never created: C999 does not exist on tr, and the CodeArts case is linked nowhere
+    assert report["unmatched"] == ["tests.test_orders.test_C999_names_a_missing_case", "tests.test_orders.test_export"]
+    assert "no sync job links codearts and tr" in report["unmatched_reasons"]["tests.test_orders.test_export"]
+    # a second push creates nothing more
+    assert run_cli(_args(config, *args, "--report-json", str(report_path))) == 0
+    assert json.loads(report_path.read_text())["created"] == [] and set(sim.cases) - before == set(new)
+
+
+def test_patterns_from_the_config_and_the_cli(tmp_path: Path) -> None:
+    sim = TestRailSimulator(seed=7)
+    junit = _junit(tmp_path, "jira.xml", "test_TR-3_login", "test_C1_plain")
+    with sim.serve() as server:
+        config = write_config(tmp_path, {"tr": {"kind": "testrail", "url": server.url, **sim.credentials()}})
+        text = config.read_text() + '\n[ci.case_ids.tr]\npatterns = ["TR-(\\\\d+)"]\nproperties = []\n'
+        config.write_text(text)
+        report_path = tmp_path / "r.json"
+        assert run_cli(_args(config, "--junit", junit, "--plan", "P", "--report-json", str(report_path))) == 0
+        matched = {m["test"]: m["case_id"] for m in json.loads(report_path.read_text())["matches"]}
+        assert matched == {"tests.ci.test_TR-3_login": "3"}  # the configured pattern replaced the default
+        code = run_cli(
+            _args(
+                config,
+                "--junit",
+                junit,
+                "--plan",
+                "P",
+                "--case-id-pattern",
+                r"_C(\d+)_",
+                "--report-json",
+                str(report_path),
+            )
+        )
+        assert code == 0
+        matched = {m["test"]: m["case_id"] for m in json.loads(report_path.read_text())["matches"]}
+        assert matched == {"tests.ci.test_C1_plain": "1"}  # the CLI's pattern wins for the target
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[ci.case_ids.tr]\npatterns = ["C(\\\\d+"]\n', "not a valid regular expression"),
+        ("[ci.case_ids.nope]\npatterns = []\n", "ci.case_ids.nope: expected the name of a"),
+        ('[ci]\nautomation_key = "{classname}.{method}"\n', "ci.automation_key: unknown placeholder"),
+    ],
+)
+def test_bad_ci_config_exits_2_naming_the_key(testrail, table: str, message: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    sim, config = testrail
+    config.write_text(config.read_text() + "\n" + table)
+    assert run_cli(_args(config, "--junit", str(FIXTURES / "pytest.xml"), "--plan", "P")) == 2
+    assert message in capsys.readouterr().err
+    assert len(sim.log) == 0

@@ -99,7 +99,9 @@ def test_two_runs_at_once_then_one_more_leave_every_case_linked_once(tmp_path: P
         def one_run() -> None:
             store = Store(w.store_url)  # each run has its own connection pool, as two processes would
             try:
-                reports.append(_run_job(cfg, cfg.jobs[0], store, dry_run=False, kind="sync", workers=2, overwrite=False))
+                reports.append(
+                    _run_job(cfg, cfg.jobs[0], store, dry_run=False, kind="sync", workers=2, overwrite=False)
+                )
             finally:
                 store.close()
 

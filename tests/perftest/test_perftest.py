@@ -136,3 +136,27 @@ def test_online_check(perf, capsys) -> None:  # type: ignore[no-untyped-def]
     _, config, _ = perf
     assert run_cli(["check", "-c", str(config), "--online"]) == 0
     assert "PerfTest project 393862" in capsys.readouterr().out
+
+
+def test_enable_full_link_from_the_cli_and_the_config(perf, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    sim, config, url = perf
+    base = ["perftest", "create-task", "-c", str(config), "--case-ids", "449269"]
+    assert run_cli([*base, "--name", "Full", "--enable-full-link"]) == 0
+    assert sim.tasks[_last_json(capsys.readouterr().out)["task_id"]]["enable_full_link"] is True
+    assert run_cli([*base, "--name", "Plain"]) == 0
+    plain = _last_json(capsys.readouterr().out)["task_id"]
+    assert sim.tasks[plain]["enable_full_link"] is False
+    # --update with the same cases still writes an explicit flag (the task's flag cannot be read back)
+    assert run_cli([*base, "--name", "Plain", "--update", "--enable-full-link"]) == 0
+    assert sim.tasks[plain]["enable_full_link"] is True and sim.log.count("PUT") == 1
+    # the system's setting is the default, also for the per-plan tasks the sync engine keeps
+    settings = PerfTestSettings(url=url, perftest_project_id=393862, enable_full_link=True, **sim.credentials())
+    with PerfTestClient("pt", settings) as client:
+        tid = ensure_plan_task(client, "Release 2.0", [449270])
+        assert sim.tasks[tid]["enable_full_link"] is True
+        sim.tasks[tid]["enable_full_link"] = False  # switched off in PerfTest's UI
+        ensure_plan_task(client, "Release 2.0", [449271])  # the update sends the setting too
+    assert sim.tasks[tid]["enable_full_link"] is True and sim.tasks[tid]["case_id_list"] == [449271]
+    config.write_text(config.read_text().replace("[systems.pt]\n", "[systems.pt]\nenable_full_link = true\n"))
+    assert run_cli([*base, "--name", "From config"]) == 0
+    assert sim.tasks[_last_json(capsys.readouterr().out)["task_id"]]["enable_full_link"] is True
