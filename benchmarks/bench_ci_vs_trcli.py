@@ -127,7 +127,7 @@ def main() -> int:
     ratio_wall = ours["wall_s"] / theirs["wall_s"]
     ratio_requests = ours["requests"]["testrail"] / theirs["requests"]["testrail"]
     out.line(f"JUnit file: {args.tests} tests, {args.mode} cases, simulated latency {args.latency * 1000:.0f} ms")
-    out.line(harness.summary("  trcli  ", theirs))
+    out.line(harness.summary("  trcli  ", theirs, "trcli"))
     out.lines(harness.route_lines(t_phase))
     out.line(harness.summary("  ci push", ours))
     out.lines(harness.route_lines(b_phase))

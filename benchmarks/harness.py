@@ -27,7 +27,8 @@ How each figure is taken:
   ``rusage`` that ``os.wait4`` returns for exactly that child.
 - ``peak_rss_mib``: this process's high-water mark ``VmHWM`` from ``/proc/self/status``, reset at the start of
   the phase by writing 5 to ``/proc/self/clear_refs`` (so a later phase is not charged an earlier one's peak;
-  it still starts from the memory the process holds then). For a subprocess: its ``ru_maxrss``.
+  it still starts from the memory the process holds then, ``rss_start_mib``). For a subprocess: its
+  ``ru_maxrss``.
 - ``simulator_cpu_s``: utime + stime of each simulator process from ``/proc/PID/stat``, before and after.
 - ``store_bytes_per_case``: ``write_bytes`` of ``/proc/self/io`` (bytes this process caused to be written to
   the storage layer; only the store writes files here), divided by the cases. Only when the store file is on a
@@ -219,6 +220,13 @@ def peak_rss_mib() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mib() -> float:
+    try:
+        return _status_kib("VmRSS") / 1024
+    except (OSError, KeyError):
+        return 0.0
+
+
 def write_bytes() -> int:
     for text in Path("/proc/self/io").read_text().splitlines():
         if text.startswith("write_bytes:"):
@@ -272,6 +280,7 @@ class Phase:
     wall_s: float = 0.0
     bridge_cpu_s: float = 0.0
     peak_rss_mib: float = 0.0
+    rss_start_mib: float = 0.0
     simulator_cpu_s: dict[str, float] = field(default_factory=dict)
     store_write_bytes: int = 0
     log: dict[str, list[LogEntry]] = field(default_factory=dict)
@@ -309,6 +318,7 @@ class Phase:
             "bridge_cpu_s": round(bridge_cpu, 3),
             "bridge_cpu_ms_per_case": round(1000 * bridge_cpu / cases, 4) if cases else None,
             "peak_rss_mib": round(self.process.peak_rss_mib if self.process else self.peak_rss_mib, 1),
+            "rss_start_mib": None if self.process else round(self.rss_start_mib, 1),
             "simulator_cpu_s": round(sum(self.simulator_cpu_s.values()), 3),
         }
         if self.store:
@@ -330,6 +340,7 @@ def measure(sims: dict[str, Sim], *, store: bool = False, profile: Path | None =
     sim_cpu = {name: sim.process.cpu_seconds() for name, sim in sims.items()}
     with profiled(profile):
         reset_peak_rss()
+        phase.rss_start_mib = rss_mib()
         io0, cpu0, t0 = write_bytes(), time.process_time(), time.perf_counter()
         yield phase
         phase.wall_s = phase.process.wall_s if phase.process else time.perf_counter() - t0
@@ -361,14 +372,14 @@ def route_lines(phase: Phase, indent: str = "    ") -> list[str]:
     ]
 
 
-def summary(label: str, figures: dict[str, Any]) -> str:
-    """One table line of the usual figures."""
+def summary(label: str, figures: dict[str, Any], process: str = "bridge") -> str:
+    """One table line of the usual figures (``process``: whose CPU and memory they are)."""
     req = ", ".join(
         f"{name} {n}" + (f" (min {figures['min_requests'][name]})" if name in figures["min_requests"] else "")
         for name, n in figures["requests"].items()
     )
     text = (
-        f"{label}: requests {req}; wall {figures['wall_s']:.2f} s, bridge CPU {figures['bridge_cpu_s']:.2f} s "
+        f"{label}: requests {req}; wall {figures['wall_s']:.2f} s, {process} CPU {figures['bridge_cpu_s']:.2f} s "
         f"({figures['bridge_cpu_ms_per_case']} ms/case), peak RSS {figures['peak_rss_mib']:.0f} MiB, "
         f"simulators' CPU {figures['simulator_cpu_s']:.2f} s"
     )
