@@ -5,12 +5,12 @@ tests/e2e/sim_process.py, so whatever this process spends is the bridge's), wrap
 :func:`measure`, prints its table through :class:`Output` and ends with :meth:`Output.emit`: one JSON line on
 stdout. With ``--json`` the table goes to stderr, so stdout holds only that line.
 
-    parser = harness.parser(__doc__)                    # --json, --rpm, --latency
+    parser = harness.parser(__doc__)                    # --json, --rpm, --latency, --profile
     parser.add_argument("--cases", type=int, default=1000)
     args = parser.parse_args()
     out = harness.Output(args.json)
     with harness.simulators(args, testrail={"seed": 1, "cases": args.cases}) as sims:
-        with harness.measure(sims) as phase:
+        with harness.measure(sims, profile=harness.profile_to(args, "read")) as phase:
             ...                                          # the bridge's work, in this process
         figures = phase.figures(cases=args.cases, min_requests={"testrail": 41})
     out.line(harness.summary("read", figures))
