@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import socket
 import sys
@@ -34,18 +35,25 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: (status, headers, body) a simulator answers with when throttling or failing
 CannedResponse = tuple[int, dict[str, str], bytes]
 
+#: the rate limit counts the requests served in the last minute
+WINDOW_SECONDS = 60.0
+
 
 @dataclass
 class Faults:
     latency: float = 0.0  # seconds added to every request
-    requests_per_minute: int | None = None  # over this, the system's throttling answer
-    retry_after: int | None = 1  # Retry-After seconds sent with throttling (None: header omitted)
+    #: over this many requests in any 60 s, the system's throttling answer (a sliding window of served requests)
+    requests_per_minute: int | None = None
+    #: Retry-After seconds sent with forced throttling (``throttle_next``); the rate limit sends the seconds
+    #: until its window frees a slot instead. None: the header is omitted either way
+    retry_after: int | None = 1
     error_rate: float = 0.0  # share of requests answered with a 5xx
     drop_rate: float = 0.0  # share of requests whose connection is dropped mid-answer
     fail_next: int = 0  # the next N requests get a 5xx (a burst), then normal service
     fail_next_writes: int = 0  # the next N POST/PUT/PATCH/DELETE requests get a 5xx (reads are served)
     throttle_next: int = 0  # the next N requests are throttled, then normal service
     seed: int = 0
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)  # the rate window's clock
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _window: deque[float] = field(default_factory=deque, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -66,9 +74,8 @@ class Faults:
                 self.fail_next_writes -= 1
                 return "error"
             if self.requests_per_minute:
-                now = time.monotonic()
-                while self._window and now - self._window[0] > 60:
-                    self._window.popleft()
+                now = self.clock()
+                self._expire(now)
                 if len(self._window) >= self.requests_per_minute:
                     return "throttle"
                 self._window.append(now)
@@ -77,6 +84,27 @@ class Faults:
             if self.drop_rate and self._rng.random() < self.drop_rate:
                 return "drop"
         return None
+
+    def retry_after_now(self) -> int | None:
+        """The Retry-After a throttling answer carries now, in whole seconds (None: no header).
+
+        TestRail documents the header as "how many seconds to wait before you are allowed to submit the next
+        request", so when the rate window is full it is the time until its oldest request leaves the window,
+        rounded up (delta-seconds are integers; at least 1, since a full window frees no slot at once).
+        """
+        if self.retry_after is None:
+            return None
+        with self._lock:
+            if self.requests_per_minute:
+                now = self.clock()
+                self._expire(now)
+                if len(self._window) >= self.requests_per_minute:
+                    return max(1, math.ceil(WINDOW_SECONDS - (now - self._window[0])))
+        return self.retry_after
+
+    def _expire(self, now: float) -> None:
+        while self._window and now - self._window[0] >= WINDOW_SECONDS:
+            self._window.popleft()
 
 
 @dataclass(frozen=True)
@@ -200,8 +228,9 @@ class Simulator:
 
     def throttled(self, faults: Faults) -> CannedResponse:
         headers = {"Content-Type": "application/json"}
-        if faults.retry_after is not None:
-            headers["Retry-After"] = str(faults.retry_after)
+        wait = faults.retry_after_now()
+        if wait is not None:
+            headers["Retry-After"] = str(wait)
         return 429, headers, b'{"error": "API rate limit exceeded"}'
 
     def server_error(self) -> CannedResponse:

@@ -1,34 +1,48 @@
-"""Benchmark: upload one JUnit file of 2,000 tests to the TestRail simulator with trcli and with ci push.
+"""Benchmark: upload one JUnit file of N tests to the TestRail simulator with trcli and with ci push.
 
-Both start from the same simulated project (2,000 cases, each with the automation id of one test), both run
-as a separate process as in a CI job (trcli from its own virtualenv, see tests/testrail/trcli_env.py), and
-both match every test by automation id. Printed for each: requests the simulator saw, wall time, and the
-ratio. Target: fewer requests than trcli and no slower.
+    python benchmarks/bench_ci_vs_trcli.py [--tests 2000] [--latency 0.05] [--mode new|existing] [--json]
 
-    /tmp/venv/bin/python benchmarks/bench_ci_vs_trcli.py [--tests 2000] [--latency 0.0]
+Both start from the same simulated project, both run as a separate process as in a CI job (trcli from a
+virtualenv of its own, see tests/testrail/trcli_env.py) against a simulator in a process of its own
+(benchmarks/harness.py), and both match tests by automation id. ``--mode existing``: the project holds one
+case per test, with the test's automation id. ``--mode new``: the project holds 20 unrelated cases, so every
+test's case is created first (trcli does by default, ci push with ``--create-missing-cases``).
 
-``--latency`` adds seconds to every simulated request (a real TestRail is tens of milliseconds away, which
-is where request counts turn into minutes).
+``--latency`` adds seconds to every simulated request: a real TestRail is tens of milliseconds away, which is
+where request counts turn into minutes. The JSON line holds ci push's figures at the top, trcli's under
+``trcli``, and ``ratio_wall`` and ``ratio_requests`` (ci push / trcli).
+
+``min_requests``, the least the TestRail API needs for the upload: the project (1), the case pages (250 a
+page), in new mode the sections (1) plus a section for the new cases (1) and one ``add_case`` per test (no
+bulk case create), one run, and the results in batches of 250 (TestRail documents no maximum for
+``add_results_for_cases``; 250 is our assumption, the size of a page).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections import Counter
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "testrail"))
+import harness
 
-from trcli_env import run_trcli  # noqa: E402
+sys.path.insert(0, str(harness.ROOT / "tests" / "testrail"))
 
-from adapters.simulation import Faults  # noqa: E402
-from adapters.testrail.simulator import TestRailSimulator  # noqa: E402
+from trcli_env import trcli_executable  # noqa: E402
+
+SECTIONS = 20
+UNRELATED_CASES = 20  # --mode new: what the project holds before the upload
+PAGE = 250
+
+
+def with_automation_ids(sim: Any) -> None:
+    """sim_process --prepare hook (runs in the simulator's process): case n gets test n's automation id."""
+    for n, case in enumerate(sorted(sim.cases)):
+        sim.cases[case]["custom_automation_id"] = f"bench.Suite{n % SECTIONS}.test_{n}"
 
 
 def junit_file(path: Path, tests: int) -> None:
@@ -38,121 +52,96 @@ def junit_file(path: Path, tests: int) -> None:
         outcome = '<failure message="assert 1 == 2">Traceback ...</failure>' if i % 10 == 0 else ""
         skipped = "<skipped/>" if i % 25 == 1 else ""
         lines.append(
-            f'<testcase classname="bench.Suite{i % 20}" name="test_{i}" time="0.{i % 9}">{outcome}{skipped}</testcase>'
+            f'<testcase classname="bench.Suite{i % SECTIONS}" name="test_{i}" time="0.{i % 9}">'
+            f"{outcome}{skipped}</testcase>"
         )
     lines.append("</testsuite></testsuites>")
     path.write_text("\n".join(lines), "utf-8")
 
 
-def project(tests: int, latency: float) -> TestRailSimulator:
-    sim = TestRailSimulator(seed=5, cases=tests, sections=20, faults=Faults(latency=latency))
-    for n, case in enumerate(sorted(sim.cases)):
-        sim.cases[case]["custom_automation_id"] = f"bench.Suite{n % 20}.test_{n}"
-    return sim
+def project(args: Any) -> dict[str, Any]:
+    if args.mode == "existing":
+        return {
+            "seed": 5,
+            "cases": args.tests,
+            "sections": SECTIONS,
+            "prepare": "bench_ci_vs_trcli:with_automation_ids",
+        }
+    return {"seed": 5, "cases": UNRELATED_CASES, "sections": SECTIONS}
 
 
-def trcli_upload(junit: Path, tests: int, latency: float, workdir: Path) -> tuple[int, float, Counter[str]]:
-    sim = project(tests, latency)
-    c = sim.credentials()
-    with sim.serve() as server:
-        started = time.perf_counter()
-        proc = run_trcli(
-            [
-                "-y",
-                "-h",
-                server.url,
-                "--project",
-                c["project"],
-                "-u",
-                c["user"],
-                "-k",
-                c["api_key"],
-                "parse_junit",
-                "-f",
-                str(junit),
-                "--title",
-                "Bench run",
-            ],
-            cwd=workdir,
-            timeout=1800,
-        )
-        seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"trcli failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return len(sim.log), seconds, _routes(sim)
+def minimum(args: Any) -> int:
+    existing = args.tests if args.mode == "existing" else UNRELATED_CASES
+    creates = 0 if args.mode == "existing" else 2 + args.tests
+    return 1 + harness.pages(existing, PAGE) + creates + 1 + harness.pages(args.tests, PAGE)
 
 
-def bridge_upload(junit: Path, tests: int, latency: float, workdir: Path) -> tuple[int, float, Counter[str], dict]:  # type: ignore[type-arg]
-    sim = project(tests, latency)
-    c = sim.credentials()
-    config = workdir / "bridge.toml"
-    with sim.serve() as server:
-        config.write_text(
-            "[systems.tr]\n"
-            + f'kind = "testrail"\nurl = "{server.url}"\n'
-            + "".join(f"{k} = {json.dumps(v)}\n" for k, v in c.items())
-        )
-        exe = shutil.which("testplan-bridge", path=str(Path(sys.executable).parent)) or "testplan-bridge"
-        report = workdir / "report.json"
-        started = time.perf_counter()
-        proc = subprocess.run(
-            [
-                exe,
-                "ci",
-                "push",
-                "--config",
-                str(config),
-                "--to",
-                "tr",
-                "--junit",
-                str(junit),
-                "--plan",
-                "Bench run",
-                "--report-json",
-                str(report),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            cwd=workdir,
-        )
-        seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"ci push failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return len(sim.log), seconds, _routes(sim), json.loads(report.read_text())
+BRIDGE_CONFIG = (
+    '[systems.tr]\nkind = "testrail"\nurl = "{url}"\nuser = "{user}"\napi_key = "{api_key}"\nproject = "{project}"\n'
+)
 
 
-def _routes(sim: TestRailSimulator) -> Counter[str]:
-    """Requests per API method (the route lives in the query string: ``/api/v2/<method>/...``)."""
-    out: Counter[str] = Counter()
-    for e in sim.log.entries:
-        method = e.query.split("/api/v2/")[-1].split("/")[0].split("&")[0]
-        out[f"{e.method} {method}"] += 1
-    return out
+def upload(args: Any, argv: list[str], work: Path, *, env: dict[str, str] | None = None) -> harness.Phase:
+    """Run one uploader against a fresh project. ``{url}`` and the credentials' names in ``argv`` are filled
+    in, and bridge.toml is written with them (ci push reads its config file)."""
+    with harness.simulators(args, testrail=project(args)) as sims:
+        sim = sims["testrail"]
+        values = {"url": sim.url, **sim.credentials}
+        (work / "bridge.toml").write_text(BRIDGE_CONFIG.format(**values))
+        with harness.measure(sims) as phase:
+            run = phase.run([a.format(**values) for a in argv], cwd=work, env=env)
+    if run.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
+    return phase
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--tests", type=int, default=2000)
-    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--mode", choices=("new", "existing"), default="existing")
     args = parser.parse_args()
+    out = harness.Output(args.json)
+    trcli = str(trcli_executable())
+    bridge = shutil.which("testplan-bridge", path=str(Path(sys.executable).parent)) or "testplan-bridge"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         junit = work / "junit.xml"
         junit_file(junit, args.tests)
-        t_req, t_sec, t_routes = trcli_upload(junit, args.tests, args.latency, work)
-        b_req, b_sec, b_routes, report = bridge_upload(junit, args.tests, args.latency, work)
-    assert report["posted"] == args.tests and not report["unmatched"], report
-    print(f"JUnit file: {args.tests} tests, simulated latency {args.latency * 1000:.0f} ms per request")
-    print(f"{'':14}{'requests':>10}{'seconds':>10}")
-    print(f"{'trcli':14}{t_req:>10}{t_sec:>10.2f}")
-    print(f"{'ci push':14}{b_req:>10}{b_sec:>10.2f}")
-    print(f"ratio ci push / trcli: requests {b_req / t_req:.2f}, time {b_sec / t_sec:.2f}")
-    print("trcli:   " + ", ".join(f"{k} {n}" for k, n in t_routes.most_common()))
-    print("ci push: " + ", ".join(f"{k} {n}" for k, n in b_routes.most_common()))
-    ok = b_req < t_req and b_sec <= t_sec * 1.05
-    print("target met" if ok else "TARGET MISSED: fewer requests and no slower than trcli")
-    return 0 if ok else 1
+        t_phase = upload(
+            args,
+            [trcli, "-y", "-h", "{url}", "--project", "{project}", "-u", "{user}", "-k", "{api_key}"]
+            + ["parse_junit", "-f", str(junit), "--title", "Bench run"],
+            work,
+            env={k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")},
+        )
+        argv = [bridge, "ci", "push", "--config", str(work / "bridge.toml"), "--to", "tr", "--junit", str(junit)]
+        argv += ["--plan", "Bench run", "--report-json", str(work / "report.json")]
+        b_phase = upload(args, argv + (["--create-missing-cases"] if args.mode == "new" else []), work)
+        report = json.loads((work / "report.json").read_text())
+    if report["posted"] != args.tests or report["unmatched"]:
+        raise SystemExit(f"ci push did not post every test: {report}")
+
+    least = {"testrail": minimum(args)}
+    theirs = t_phase.figures(cases=args.tests, min_requests=least)
+    ours = b_phase.figures(cases=args.tests, min_requests=least)
+    ratio_wall = ours["wall_s"] / theirs["wall_s"]
+    ratio_requests = ours["requests"]["testrail"] / theirs["requests"]["testrail"]
+    out.line(f"JUnit file: {args.tests} tests, {args.mode} cases, simulated latency {args.latency * 1000:.0f} ms")
+    out.line(harness.summary("  trcli  ", theirs, "trcli"))
+    out.lines(harness.route_lines(t_phase))
+    out.line(harness.summary("  ci push", ours))
+    out.lines(harness.route_lines(b_phase))
+    out.line(f"  ratio ci push / trcli: requests {ratio_requests:.2f}, wall {ratio_wall:.2f}")
+    out.emit(
+        "ci_vs_trcli",
+        ours,
+        mode=args.mode,
+        latency_s=args.latency,
+        ratio_wall=round(ratio_wall, 3),
+        ratio_requests=round(ratio_requests, 3),
+        trcli={k.replace("bridge_", "trcli_"): v for k, v in theirs.items()},  # trcli's own process
+    )
+    return 0
 
 
 if __name__ == "__main__":

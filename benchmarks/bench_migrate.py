@@ -1,108 +1,148 @@
-"""Benchmark: migrate 10,000 cases with steps from TestRail to TestPlanIt, then a no-change sync of them.
+"""Benchmark: migrate N cases with steps from TestRail to TestPlanIt, then a no-change sync of them.
 
-    python benchmarks/bench_migrate.py [--cases 10000] [--workers 4]
+    python benchmarks/bench_migrate.py [--cases 10000] [--sections 200] [--workers 4] [--json]
+                                       [--rpm N] [--latency S] [--no-incremental] [--profile DIR]
 
-The simulators run in child processes, so the figures are the bridge's own: requests per system (counted by
-the bridge's HTTP layer), wall time, CPU time and peak memory (max RSS) of this process.
+The simulators run in child processes (benchmarks/harness.py), so CPU and memory are the bridge's own. Three
+measured phases: the migration (``migrate`` job), a no-change two-way sync of the linked cases (it must cost
+exactly one listing of each side), and the same sync with ``full_read_every`` (TestRail lists only the
+cases changed since the previous run). The JSON line holds the migration's figures at the top and the two
+syncs under ``no_change_sync`` and ``incremental_sync``.
 
-The no-change sync must cost exactly one listing of each side: its requests are compared with those of a
-plain listing pass (connect, folders, cases) made with the same adapters. Then the same job with
-``full_read_every``: TestRail lists only the cases changed since the previous run.
+``min_requests`` per system, from the data: the adapter's fixed set-up (what ``connect`` costs, measured on
+its own) + listing pages (TestRail: 250 sections or cases a page; TestPlanIt: 2,000 folders, 500 cases) +
+one create per folder and per case (neither API has a bulk create that takes steps) + one look-up per
+top-level TestPlanIt folder before creating it (the server's unique key does not stop a second top-level
+folder of the same name) + a look-up and a create per requirement (a TestPlanIt issue). A TestPlanIt listing
+ends on a short page, so a full last page costs one more request.
 """
 
 from __future__ import annotations
 
-import argparse
-import resource
-import sys
 import tempfile
-import time
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+import harness
 
-from sim_process import start  # noqa: E402
+from adapters.registry import create_adapter
+from bridge.commands import migration_job, run_job
+from bridge.config import Config, config_from_dict
+from bridge.logs import configure_logging
+from mappings.store import Store
 
-from adapters.registry import create_adapter  # noqa: E402
-from bridge.commands import migration_job, run_job  # noqa: E402
-from bridge.config import config_from_dict  # noqa: E402
-from bridge.http import STATS  # noqa: E402
-from bridge.logs import configure_logging  # noqa: E402
-from mappings.store import Store  # noqa: E402
-
-
-def requests_by_system() -> dict[str, int]:
-    return {system: STATS.total(name) for system, name in (("testrail", "tr"), ("testplanit", "tp"))}
+TR_PAGE, TP_FOLDER_PAGE, TP_CASE_PAGE = 250, 2000, 500
 
 
-def delta(before: dict[str, int]) -> dict[str, int]:
-    return {k: v - before.get(k, 0) for k, v in requests_by_system().items()}
+def connect_cost(cfg: Config, sims: dict[str, harness.Sim]) -> dict[str, int]:
+    """Requests each adapter's ``connect`` makes (its fixed set-up, the same for any amount of data)."""
+    for sim in sims.values():
+        sim.take_log()
+    for name in sims:
+        with create_adapter(name, cfg.system(name)):
+            pass
+    return {name: len(sim.take_log()) for name, sim in sims.items()}
+
+
+@dataclass
+class Target:
+    """What the migration made on the TestPlanIt side, read after the last phase."""
+
+    folders: int
+    top_level: int
+    requirements: int  # distinct requirement names: each an issue created with one look-up before it
+
+
+def target_shape(cfg: Config) -> Target:
+    with create_adapter("testplanit", cfg.system("testplanit")) as adapter:
+        paths = [f.path for f in adapter.iter_folders()]
+        requirements = {r for case in adapter.iter_cases() for r in case.requirements}
+    return Target(len(paths), sum(1 for p in paths if len(p) == 1), len(requirements))
+
+
+def listing(fixed: dict[str, int], folders: int, cases: int, *, changed_cases: int | None = None) -> dict[str, int]:
+    """One full read of each side: set-up, folder pages, case pages (TestRail: only the changed cases)."""
+    tr_cases = harness.pages(cases if changed_cases is None else changed_cases, TR_PAGE)
+    return {
+        "testrail": fixed["testrail"] + harness.pages(folders, TR_PAGE) + tr_cases,
+        "testplanit": fixed["testplanit"]
+        + harness.pages(folders, TP_FOLDER_PAGE, says_when_done=False)
+        + harness.pages(cases, TP_CASE_PAGE, says_when_done=False),
+    }
+
+
+def outcome(report: Any) -> dict[str, Any]:
+    return {
+        "status": report.status,
+        "created": report.total("created"),
+        "updated": report.total("updated"),
+        "failed": report.total("errors") + len(report.errors),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = harness.parser(__doc__)
     parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--sections", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--no-incremental", action="store_true", help="skip the full_read_every phase")
     args = parser.parse_args()
+    out = harness.Output(args.json)
     configure_logging("warning")
-    source = start("testrail", seed=3, cases=args.cases, sections=200, steps=3)
-    target = start("testplanit")
-    try:
-        work = Path(tempfile.mkdtemp(prefix="tpb-bench-"))
-        raw = {
-            "store": {"url": f"sqlite:///{work}/store.db"},
-            "systems": {
-                "tr": {"kind": "testrail", "url": source.url, **source.credentials},
-                "tp": {"kind": "testplanit", "url": target.url, **target.credentials},
-            },
-            "jobs": [{"name": "tr-tp", "left": "tr", "right": "tp", "entities": ["folder", "case"]}],
+    n = args.cases
+    specs = {"testrail": {"seed": 3, "cases": n, "sections": args.sections, "steps": args.steps}, "testplanit": {}}
+    with harness.simulators(args, **specs) as sims, tempfile.TemporaryDirectory(prefix="tpb-bench-") as tmp:
+        raw: dict[str, Any] = {
+            "store": {"url": f"sqlite:///{tmp}/store.db"},
+            "systems": {name: sim.settings() for name, sim in sims.items()},
+            "jobs": [{"name": "tr-tp", "left": "testrail", "right": "testplanit", "entities": ["folder", "case"]}],
         }
         cfg = config_from_dict(raw)
         store = Store(cfg.store.url)
+        fixed = connect_cost(cfg, sims)
 
-        print(f"migration of {args.cases} cases with 3 steps each, TestRail -> TestPlanIt, {args.workers} workers")
-        job = migration_job(cfg, "tr", "tp")
-        before, t0, c0 = requests_by_system(), time.perf_counter(), time.process_time()
-        report = run_job(cfg, job, store, dry_run=False, kind="migrate", workers=args.workers)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"  status {report.status}, created {report.total('created')}, errors {len(report.errors)}")
-        print(f"  requests {delta(before)}")
-        print(f"  wall {wall:.1f} s, engine process CPU {cpu:.1f} s, peak memory {peak:.0f} MiB")
-
-        print(f"no-change sync of the {store.link_count('tr-tp')} linked cases (folders + cases, both ways)")
-        before = requests_by_system()
-        for name in ("tr", "tp"):
-            adapter = create_adapter(name, cfg.system(name))
-            with adapter:
-                list(adapter.iter_folders())
-                list(adapter.iter_cases())
-        listing = delta(before)
-        job = cfg.job("tr-tp")
-        before, t0, c0 = requests_by_system(), time.perf_counter(), time.process_time()
-        report = run_job(cfg, job, store, dry_run=False, workers=args.workers)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        measured = delta(before)
-        print(f"  status {report.status}, updated {report.total('updated')}, created {report.total('created')}")
-        for system in ("testrail", "testplanit"):
-            verdict = "MATCH" if measured[system] == listing[system] else "MISMATCH"
-            print(f"  {system}: {measured[system]} requests, one listing costs {listing[system]}: {verdict}")
-        print(f"  wall {wall:.1f} s, engine process CPU {cpu:.1f} s")
-
-        print("the same with full_read_every = 6h (TestRail lists only its changed cases)")
-        incremental = config_from_dict({**raw, "jobs": [{**raw["jobs"][0], "full_read_every": "6h"}]})
-        run_job(incremental, incremental.job("tr-tp"), store, dry_run=False, workers=args.workers)  # sets the mark
-        before, t0, c0 = requests_by_system(), time.perf_counter(), time.process_time()
-        report = run_job(incremental, incremental.job("tr-tp"), store, dry_run=False, workers=args.workers)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        measured = delta(before)
-        print(f"  status {report.status}, updated {report.total('updated')}, created {report.total('created')}")
-        print(f"  requests {measured} (a full listing: {listing})")
-        print(f"  wall {wall:.1f} s, engine process CPU {cpu:.1f} s")
+        out.line(f"migration of {n} cases with {args.steps} steps, TestRail -> TestPlanIt, {args.workers} workers")
+        job = migration_job(cfg, "testrail", "testplanit")
+        with harness.measure(sims, store=True, profile=harness.profile_to(args, "migration")) as migrated:
+            reports = {"migration": run_job(cfg, job, store, dry_run=False, kind="migrate", workers=args.workers)}
+        links = store.link_count("tr-tp")
+        with harness.measure(sims, store=True, profile=harness.profile_to(args, "no_change_sync")) as synced:
+            reports["sync"] = run_job(cfg, cfg.job("tr-tp"), store, dry_run=False, workers=args.workers)
+        if not args.no_incremental:
+            incremental = config_from_dict({**raw, "jobs": [{**raw["jobs"][0], "full_read_every": "6h"}]})
+            run_job(incremental, incremental.job("tr-tp"), store, dry_run=False, workers=args.workers)  # the mark
+            with harness.measure(sims, store=True, profile=harness.profile_to(args, "incremental_sync")) as changed:
+                reports["incremental"] = run_job(
+                    incremental, incremental.job("tr-tp"), store, dry_run=False, workers=args.workers
+                )
         store.close()
-    finally:
-        source.stop()
-        target.stop()
+        made = target_shape(cfg)  # read last: its memory is no phase's
+
+    minimum = listing(fixed, made.folders, n)
+    # the target is empty when the migration reads it; then one create per folder and case, a look before each
+    # top-level folder, and per requirement one look-up and one create of its issue
+    minimum["testplanit"] = fixed["testplanit"] + 2 + made.folders + n + made.top_level + 2 * made.requirements
+    migration = migrated.figures(cases=n, min_requests=minimum, **outcome(reports["migration"]))
+    out.line(harness.summary("  migration", migration))
+    out.lines(harness.route_lines(migrated))
+    out.line(f"  {outcome(reports['migration'])}")
+
+    full = listing(fixed, made.folders, n)
+    out.line(f"no-change sync of the {links} linked cases (folders + cases, both ways)")
+    sync = synced.figures(cases=n, min_requests=full, **outcome(reports["sync"]))
+    out.line(harness.summary("  no-change sync", sync))
+    out.lines(harness.route_lines(synced))
+    verdict = "at the minimum" if sync["requests"] == full else "ABOVE the minimum"
+    out.line(f"  one listing of each side costs {full}: {verdict}; {outcome(reports['sync'])}")
+    extra: dict[str, Any] = {"no_change_sync": sync}
+    if not args.no_incremental:
+        out.line("the same with full_read_every = 6h (TestRail lists only its changed cases)")
+        least = listing(fixed, made.folders, n, changed_cases=0)  # one page of changed cases: none
+        extra["incremental_sync"] = changed.figures(cases=n, min_requests=least, **outcome(reports["incremental"]))
+        out.line(harness.summary("  incremental sync", extra["incremental_sync"]))
+        out.lines(harness.route_lines(changed))
+    out.emit("migrate", migration, workers=args.workers, **extra)
 
 
 if __name__ == "__main__":

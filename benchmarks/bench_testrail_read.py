@@ -1,55 +1,50 @@
-"""Benchmark: read 10,000 cases with steps from the TestRail simulator through the adapter.
+"""Benchmark: read N cases with steps from the TestRail simulator through the adapter.
 
-Prints requests, seconds and peak memory. The get_cases request count must equal the page count
-(10,000 / 250 = 40): a full read never fetches cases one by one.
+    python benchmarks/bench_testrail_read.py [--cases 10000] [--sections 200] [--steps 3] [--json]
 
-    /tmp/venv/bin/python benchmarks/bench_testrail_read.py [--cases 10000] [--sections 200] [--steps 3]
+The simulator runs in a child process (benchmarks/harness.py), so CPU and memory are the adapter's own. The
+get_cases request count must equal the page count (10,000 / 250 = 40): a full read never fetches cases one by
+one. ``min_requests``: the section pages + the case pages (``connect`` comes before the measured read).
 """
 
 from __future__ import annotations
 
-import argparse
-import math
-import resource
-import time
+import sys
+
+import harness
 
 from adapters.registry import create_adapter
 from adapters.testrail.client import PAGE_SIZE
 from adapters.testrail.settings import TestRailSettings
-from adapters.testrail.simulator import TestRailSimulator
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--sections", type=int, default=200)
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
-
-    sim = TestRailSimulator(seed=1, cases=args.cases, sections=args.sections, steps=args.steps)
-    with sim.serve() as server:
-        adapter = create_adapter("bench", TestRailSettings(url=server.url, **sim.credentials()))
+    out = harness.Output(args.json)
+    spec = {"seed": 1, "cases": args.cases, "sections": args.sections, "steps": args.steps}
+    with harness.simulators(args, testrail=spec) as sims:
+        sim = sims["testrail"]
+        adapter = create_adapter("testrail", TestRailSettings(url=sim.url, **sim.credentials))
         with adapter:
-            sim.log.clear()
-            started = time.perf_counter()
-            count = steps = 0
-            for case in adapter.iter_cases():
-                count += 1
-                steps += len(case.steps)
-            seconds = time.perf_counter() - started
-            # peak resident memory of the whole process (simulator included: it runs in-process)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    requests = len(sim.log)
-    case_pages = sim.log.count(contains="get_cases")
-    expected = math.ceil(args.cases / PAGE_SIZE)
-    print(f"cases read:      {count} ({steps} steps)")
-    print(f"requests:        {requests} (get_cases: {case_pages}, expected pages: {expected})")
-    print(f"seconds:         {seconds:.2f}")
-    print(f"peak memory:     {peak / 1_048_576:.1f} MiB peak RSS of the process, simulator included")
-    ok = count == args.cases and case_pages == expected
-    print("OK" if ok else "FAIL: request count differs from the page count")
+            with harness.measure(sims) as phase:
+                count = steps = 0
+                for case in adapter.iter_cases():
+                    count += 1
+                    steps += len(case.steps)
+    least = harness.pages(args.sections, PAGE_SIZE) + harness.pages(args.cases, PAGE_SIZE)
+    figures = phase.figures(cases=count, min_requests={"testrail": least}, steps=steps)
+    out.line(harness.summary(f"read {count} cases ({steps} steps)", figures))
+    out.lines(harness.route_lines(phase))
+    case_pages = phase.routes("testrail")["GET get_cases"]
+    ok = count == args.cases and case_pages == harness.pages(args.cases, PAGE_SIZE)
+    out.line("OK" if ok else "FAIL: get_cases requests differ from the page count")
+    out.emit("testrail_read", figures)
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

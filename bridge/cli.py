@@ -123,17 +123,21 @@ def simulate(
     system: Annotated[str, typer.Argument(help="codearts | testrail | testplanit | apptest | perftest")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one)")] = 0,
     seed: Annotated[int | None, typer.Option(help="Seed the simulator with generated data (deterministic)")] = None,
+    rpm: Annotated[
+        int | None, typer.Option(min=1, help="Rate limit: requests per minute, over it 429 with Retry-After")
+    ] = None,
+    latency: Annotated[float, typer.Option(min=0.0, help="Seconds added to every request")] = 0.0,
 ) -> None:
     """Serve a simulator of SYSTEM on 127.0.0.1 until interrupted.
 
     The first line on stdout is JSON: {"system", "url", "credentials"}.
     """
     from adapters.registry import SIMULATORS, simulator_class
-    from adapters.simulation import serve_forever
+    from adapters.simulation import Faults, serve_forever
 
     if system not in SIMULATORS:
         raise ConfigError(f"unknown system {system!r}; expected one of: {', '.join(SIMULATORS)}")
-    sim = simulator_class(system)(seed=seed)
+    sim = simulator_class(system)(seed=seed, faults=Faults(requests_per_minute=rpm, latency=latency))
     serve_forever(sim, port)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from tpi_helpers import make_adapter
 
+from adapters.testplanit import convert
 from adapters.testplanit.simulator import TestPlanItSimulator
 from bridge.model import Case, Priority, Step
 from tests.ci.conftest import run_cli, write_config
@@ -76,3 +77,16 @@ def test_a_soft_deleted_case_is_restored_in_place(sim: TestPlanItSimulator) -> N
     row = next(r for r in sim.rows("repositoryCases") if r["id"] == int(original.id or 0))
     assert row["isDeleted"] is False
     assert sum(1 for r in sim.rows("repositoryCases") if r["name"] == "Pay") == 1
+
+
+def test_the_path_map_is_built_once_and_follows_created_folders(sim: TestPlanItSimulator) -> None:
+    with sim.serve() as server:
+        with make_adapter(sim, server) as adapter:
+            paths = adapter.tree.paths()
+            created = adapter.create_case(Case(title="Deep", folder=("Payments", "Refunds", "Partial")), marker="a")
+            assert created.folder == ("Payments", "Refunds", "Partial")
+            assert adapter.tree.paths() is paths  # not rebuilt for the create
+            assert paths == convert.folder_paths(adapter.tree.rows().values())
+            assert ("Payments", "Refunds", "Partial") in paths.values()
+        with make_adapter(sim, server) as fresh:  # what a new run reads from the server
+            assert fresh.tree.paths() == paths
