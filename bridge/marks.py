@@ -52,6 +52,8 @@ _NO_MARKS: frozenset[str] = frozenset()
 
 def render_inline(runs: list[Run]) -> str:
     """One line of canonical text for the runs (they must not contain a line break)."""
+    if all(not marks and url is None for _, marks, url in runs):
+        return "".join(text for text, _, _ in runs)
     return _render(_coalesce(runs), _NO_MARKS, None, _CANONICAL)
 
 
@@ -84,6 +86,8 @@ _HTML = _Style(
 
 def render_lines(runs: list[Run]) -> str:
     """Canonical text for runs that may contain ``\\n`` (a line break inside a paragraph)."""
+    if all(not marks and url is None for _, marks, url in runs):
+        return "".join(text for text, _, _ in runs)  # plain text, the most common case: nothing to nest
     lines: list[list[Run]] = [[]]
     for text, marks, url in runs:
         pieces = text.split("\n")
@@ -216,11 +220,13 @@ def _parse(s: str, opened: frozenset[str], link: str | None) -> tuple[tuple[Run,
     runs: list[Run] = []
     dirty = False
     plain_from = 0
+    n = len(s)
     i = 0
-    while i < len(s):
-        if s[i] not in "*`[~+":
-            i += 1
-            continue
+    while i < n:
+        special = _SPECIAL.search(s, i)  # jump to the next delimiter character: most text has few
+        if special is None:
+            break
+        i = special.start()
         found, unclosed = _mark_at(s, i, opened, link)
         dirty = dirty or unclosed
         if found is None:

@@ -76,17 +76,29 @@ def _node_runs(nodes: list[dict[str, Any]]) -> list[Run]:
     for node in nodes:
         kind = node.get("type")
         if kind == "hardBreak":
-            runs.append(("\n", frozenset(), None))
+            runs.append(("\n", _PLAIN, None))
         elif kind == "text":
-            marks = [m for m in node.get("marks") or [] if isinstance(m, dict)]
-            kinds = frozenset(str(m.get("type")) for m in marks) & _KNOWN
-            href = next(((m.get("attrs") or {}).get("href") for m in marks if m.get("type") == "link"), None)
-            runs.append((str(node.get("text", "")), kinds, href if isinstance(href, str) and href.strip() else None))
+            text = str(node.get("text", ""))
+            marks = node.get("marks")
+            if not marks:
+                runs.append((text, _PLAIN, None))
+                continue
+            kinds: set[str] = set()
+            href = None
+            for m in marks:
+                name = m.get("type") if isinstance(m, dict) else None
+                if name == "link":
+                    url = (m.get("attrs") or {}).get("href")
+                    href = url if isinstance(url, str) and url.strip() else None
+                elif name in _KNOWN:
+                    kinds.add(name)
+            runs.append((text, frozenset(kinds), href))
         elif node.get("content"):
             runs.extend(_node_runs(node["content"]))
     return runs
 
 
+_PLAIN: frozenset[str] = frozenset()
 _KNOWN = frozenset(MARKS)
 
 
