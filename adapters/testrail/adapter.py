@@ -59,6 +59,8 @@ LIMITS = FieldLimits(title=250, tag_length=20)  # a label title: at most 20 char
 NO_LABEL_LIMITS = FieldLimits(title=250)
 REFS_LIMIT = 2000  # TestRail 7.3+ (older servers: 250)
 STRING_LIMIT = 250  # custom String fields
+_TOLD_NO_LABELS: set[str] = set()  # servers already said to have no labels (see _server_has_labels)
+_TOLD_LOCK = threading.Lock()
 
 
 class TestRailAdapter(Adapter):
@@ -155,7 +157,13 @@ class TestRailAdapter(Adapter):
                 raise
         else:
             return True
-        log.warning(
+        with _TOLD_LOCK:
+            first = self.settings.url not in _TOLD_NO_LABELS
+            _TOLD_NO_LABELS.add(self.settings.url)
+        # said once per server and process: a daemon connects on every run, and the job's summary already
+        # lists tags among the fields this side cannot hold
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
             "TestRail at %s has no labels (they came with TestRail 9): case tags are not synced with it. "
             "Upgrade TestRail to sync tags as labels.",
             self.settings.url,
