@@ -9,7 +9,9 @@ Answers like the real service (see the vendor plans document and the behaviour n
   limit 250 (a larger limit is an error, as on the real service); suites, statuses, priorities, case
   fields, case types, templates and configs come back as bare arrays;
 - errors are ``{"error": "..."}`` in TestRail's words: 400 bad input or unknown id, 401 bad credentials,
-  403 no access, 404 unknown method; 429 with ``Retry-After`` comes from :class:`adapters.simulation.Faults`.
+  403 no access, 404 unknown method; 429 with ``Retry-After`` comes from :class:`adapters.simulation.Faults`;
+- labels (TestRail 9+) on projects and cases (:mod:`adapters.testrail.simlabels`); ``labels=False`` is an
+  older server without them, and ``unknown_method_status=400`` one that answers unknown methods with 400.
 
 State is in memory. ``TestRailSimulator(seed=N)`` seeds a small realistic project; size options
 (``cases``, ``sections``, ``steps``) generate bigger ones deterministically; no seed gives an empty project
