@@ -201,7 +201,9 @@ class _OutOfBudget(Exception):
 
 
 # Choosing among closers backtracks; a line made of delimiters ("*~~**++" repeated) could take seconds. Real
-# text needs a few dozen tries per line; past this many the line is read as plain text (still exact).
+# text needs a few dozen tries per line; past this many the line is read as plain text (still exact). Cached
+# sub-readings cost no tries, so such a line may be read with marks one time and plain another: either way
+# it renders back to the same text, so the canonical form (what the sync compares) never changes.
 _BUDGET = 4000
 _budget = threading.local()  # tries left for the line being read in this thread
 
@@ -212,10 +214,13 @@ def _is_word(ch: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _parse(s: str, opened: frozenset[str], link: str | None) -> tuple[tuple[Run, ...], bool]:
-    """Runs of ``s`` inside the given marks, and whether an opening delimiter found no closing one.
+    """Runs of ``s`` inside the given marks, and whether the reading is "dirty".
 
-    An unclosed opener makes a reading "dirty": among the possible closers of a mark, the first one whose
-    content reads cleanly wins (so ``***x***`` is bold around italic, not bold ``*x`` followed by ``*``).
+    A reading is dirty when it holds a sign of a misread delimiter: an opener that found no closer, the
+    delimiter of a mark that is already open (``**`` inside bold), or a delimiter run split between a mark
+    and plain text (``*a** b``). Among the possible closers of a mark the first one whose content reads
+    cleanly wins, else the first one at all: so ``***x***`` is bold around italic, not bold ``*x`` and a
+    stray ``*``. Whatever is chosen, :func:`parse_inline` keeps the answer only if it renders back exactly.
     """
     runs: list[Run] = []
     dirty = False
