@@ -5,7 +5,9 @@ bring all of them to one small, stable, Markdown-like form:
 
 - paragraphs separated by one blank line; line breaks inside a paragraph kept as ``\\n``
 - bullet list items as ``- item``; ordered list items as ``1. item`` (numbered from 1)
-- ``**bold**``, ``*italic*``, `` `code` ``, ``[text](url)``
+- inline marks ``**bold**``, ``*italic*``, ``++underline++``, ``~~strike~~``, `` `code` ``, ``[text](url)``,
+  combined in any way (``***bold italic***``, ``[`code in a link`](url)``): see :mod:`bridge.marks`, which
+  both this HTML reader and the TipTap converter go through
 - white space folded: no trailing spaces, no tabs, no runs of blank lines, no leading/trailing blank lines
 
 The functions are pure and idempotent: ``canonical(canonical(x)) == canonical(x)``, which is what keeps the
@@ -20,6 +22,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from bridge.marks import Run, parse_inline, render_html, render_lines
+
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
 
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
 
 _WS = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANKS = re.compile(r"\n{3,}")
-_TAGS = r"(?:p|br|div|ul|ol|li|b|strong|i|em|code|pre|a|span|h[1-6]|table|tr|td|th)"
+_TAGS = r"(?:p|br|div|ul|ol|li|b|strong|i|em|u|ins|s|strike|del|code|pre|a|span|h[1-6]|table|tr|td|th)"
 # A whole tag: a closing tag, or an opening one whose attributes (if any) have quoted values, as every
 # editor writes them. Plain text such as "if a<b and c > d" must not be parsed as markup.
 _HTML_HINT = re.compile(
@@ -81,10 +85,10 @@ def _blocks(node: Tag | BeautifulSoup) -> list[str]:
     from bs4 import NavigableString, Tag
 
     blocks: list[str] = []
-    inline: list[str] = []
+    inline: list[Run] = []
 
     def flush() -> None:
-        text = "".join(inline).strip()
+        text = render_lines(inline).strip()
         if text:
             blocks.append(text)
         inline.clear()
@@ -93,7 +97,7 @@ def _blocks(node: Tag | BeautifulSoup) -> list[str]:
         if isinstance(child, NavigableString):
             if child.__class__.__name__ == "Comment":
                 continue
-            inline.append(_collapse(str(child)))
+            inline.append((_collapse(str(child)), _PLAIN, None))
             continue
         if not isinstance(child, Tag):
             continue
@@ -110,10 +114,10 @@ def _blocks(node: Tag | BeautifulSoup) -> list[str]:
         elif name == "table":
             flush()
             for row in child.find_all("tr"):
-                cells = [_inline(c).strip() for c in row.find_all(["td", "th"])]
+                cells = [render_lines(_inline(c, _PLAIN, None)).strip() for c in row.find_all(["td", "th"])]
                 blocks.append(" | ".join(cells))
         else:
-            inline.append(_inline_tag(child))
+            inline.extend(_inline_tag(child, _PLAIN, None))
     flush()
     return blocks
 
@@ -130,44 +134,49 @@ def _collapse(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def _inline(node: Tag) -> str:
+_PLAIN: frozenset[str] = frozenset()
+# The elements editors write for each mark (TestRail's and CodeArts' editors, pasted Word/Confluence HTML).
+_MARK_TAGS = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strike",
+    "strike": "strike",
+    "del": "strike",
+    "code": "code",
+}
+
+
+def _inline(node: Tag, marks: frozenset[str], link: str | None) -> list[Run]:
+    """The runs of a node's inline content, inside the marks and link around it."""
     from bs4 import NavigableString, Tag
 
-    return "".join(
-        _collapse(str(c)) if isinstance(c, NavigableString) else _inline_tag(c)
-        for c in node.children
-        if isinstance(c, (NavigableString, Tag)) and c.__class__.__name__ != "Comment"
-    )
+    runs: list[Run] = []
+    for c in node.children:
+        if isinstance(c, NavigableString):
+            if c.__class__.__name__ != "Comment":
+                runs.append((_collapse(str(c)), marks, link))
+        elif isinstance(c, Tag):
+            runs.extend(_inline_tag(c, marks, link))
+    return runs
 
 
-def _inline_tag(tag: Tag) -> str:
+def _inline_tag(tag: Tag, marks: frozenset[str], link: str | None) -> list[Run]:
     name = tag.name.lower()
     if name == "br":
-        return "\n"
-    inner = _inline(tag)
-    if not inner.strip():
-        return inner
-    if name in ("b", "strong"):
-        return f"**{inner.strip()}**"
-    if name in ("i", "em"):
-        return f"*{inner.strip()}*"
-    if name == "code":
-        return f"`{inner.strip()}`"
-    if name == "a" and tag.get("href"):
-        return f"[{inner.strip()}]({tag['href']})"
-    return inner
+        return [("\n", marks, link)]
+    mark = _MARK_TAGS.get(name)
+    if mark is not None:
+        return _inline(tag, marks | {mark}, link)
+    href = tag.get("href") if name == "a" else None
+    if isinstance(href, str) and href.strip() and link is None:
+        return _inline(tag, marks, href.strip())
+    return _inline(tag, marks, link)
 
 
-# A mark is only read as a mark when converting it to HTML and back gives the same text: its content must
-# not start or end with white space (the HTML side strips it) and must not be empty. Italic also needs a
-# non-word character (or the line's edge) on both sides, so that "2*3*4" or "*.txt and *.csv" in plain
-# text stay literal instead of turning into emphasis.
-_INLINE_MD = re.compile(
-    r"(\*\*(?P<b>\S(?:.*?\S)?)\*\*"
-    r"|`(?P<c>[^`\s](?:[^`]*[^`\s])?)`"
-    r"|\[(?P<lt>[^\]\s](?:[^\]]*[^\]\s])?)\]\((?P<lu>[^)\s]+)\)"
-    r"|(?<!\w)\*(?P<i>[^*\s](?:[^*]*[^*\s])?)\*(?!\w))"
-)
 _BULLET = re.compile(r"^- (.*)$")
 _NUMBERED = re.compile(r"^(\d+)\. (.*)$")
 
@@ -202,46 +211,7 @@ def _is_numbered_list(lines: list[str]) -> bool:
 
 def inline_to_html(text: str) -> str:
     """Escape a line of canonical text and render its inline marks as HTML."""
-    out: list[str] = []
-    pos = 0
-    for m in _INLINE_MD.finditer(text):
-        out.append(html_lib.escape(text[pos : m.start()], quote=False))
-        if m.group("b") is not None:
-            out.append(f"<strong>{html_lib.escape(m.group('b'), quote=False)}</strong>")
-        elif m.group("c") is not None:
-            out.append(f"<code>{html_lib.escape(m.group('c'), quote=False)}</code>")
-        elif m.group("lt") is not None:
-            url = html_lib.escape(m.group("lu"), quote=True)
-            out.append(f'<a href="{url}">{html_lib.escape(m.group("lt"), quote=False)}</a>')
-        else:
-            out.append(f"<em>{html_lib.escape(m.group('i'), quote=False)}</em>")
-        pos = m.end()
-    out.append(html_lib.escape(text[pos:], quote=False))
-    return "".join(out)
-
-
-def parse_inline(text: str) -> list[tuple[str, frozenset[str], str | None]]:
-    """Split a line of canonical text into runs of (text, marks, link url).
-
-    Marks are ``bold``, ``italic``, ``code``. Rich-text converters (TipTap) build their nodes from this.
-    """
-    runs: list[tuple[str, frozenset[str], str | None]] = []
-    pos = 0
-    for m in _INLINE_MD.finditer(text):
-        if m.start() > pos:
-            runs.append((text[pos : m.start()], frozenset(), None))
-        if m.group("b") is not None:
-            runs.append((m.group("b"), frozenset({"bold"}), None))
-        elif m.group("c") is not None:
-            runs.append((m.group("c"), frozenset({"code"}), None))
-        elif m.group("lt") is not None:
-            runs.append((m.group("lt"), frozenset(), m.group("lu")))
-        else:
-            runs.append((m.group("i"), frozenset({"italic"}), None))
-        pos = m.end()
-    if pos < len(text):
-        runs.append((text[pos:], frozenset(), None))
-    return runs
+    return render_html(parse_inline(text))
 
 
 def stable_json(value: Any) -> str:

@@ -2,7 +2,9 @@
 
 Pure functions. ``to_canonical(from_canonical(t)) == t`` for canonical text ``t`` (the sync's echo guard).
 Nodes we do not model (headings, blockquotes, code blocks, tables, images) are read as their text so no words
-are lost; marks other than bold/italic/code/link are read as plain text.
+are lost. Text nodes carry their marks as a flat list (bold and italic on one node is ``***x***``); the marks
+the editor can combine (bold, italic, underline, strike, code, link) map to canonical text through
+:mod:`bridge.marks`, others (highlight, text colour) are read as plain text.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import json
 import re
 from typing import Any
 
-from bridge.text import normalize_whitespace, parse_inline
+from bridge.marks import MARKS, Run, parse_inline, render_lines
+from bridge.text import normalize_whitespace
 
 _BULLET = re.compile(r"^- (.*)$")
 _NUMBERED = re.compile(r"^\d+\. (.*)$")
@@ -65,32 +68,38 @@ def _blocks(nodes: list[dict[str, Any]]) -> list[str]:
 
 
 def _inline(nodes: list[dict[str, Any]]) -> str:
-    parts: list[str] = []
+    return render_lines(_node_runs(nodes))
+
+
+def _node_runs(nodes: list[dict[str, Any]]) -> list[Run]:
+    runs: list[Run] = []
     for node in nodes:
         kind = node.get("type")
         if kind == "hardBreak":
-            parts.append("\n")
+            runs.append(("\n", _PLAIN, None))
         elif kind == "text":
-            parts.append(_marked(node.get("text", ""), node.get("marks") or []))
+            text = str(node.get("text", ""))
+            marks = node.get("marks")
+            if not marks:
+                runs.append((text, _PLAIN, None))
+                continue
+            kinds: set[str] = set()
+            href = None
+            for m in marks:
+                name = m.get("type") if isinstance(m, dict) else None
+                if name == "link":
+                    url = (m.get("attrs") or {}).get("href")
+                    href = url if isinstance(url, str) and url.strip() else None
+                elif name in _KNOWN:
+                    kinds.add(name)
+            runs.append((text, frozenset(kinds), href))
         elif node.get("content"):
-            parts.append(_inline(node["content"]))
-    return "".join(parts)
+            runs.extend(_node_runs(node["content"]))
+    return runs
 
 
-def _marked(text: str, marks: list[dict[str, Any]]) -> str:
-    kinds = {m.get("type"): m for m in marks}
-    if not text.strip():
-        return text
-    if "code" in kinds:
-        text = f"`{text}`"
-    if "italic" in kinds:
-        text = f"*{text}*"
-    if "bold" in kinds:
-        text = f"**{text}**"
-    link = kinds.get("link")
-    if link and (link.get("attrs") or {}).get("href"):
-        text = f"[{text}]({link['attrs']['href']})"
-    return text
+_PLAIN: frozenset[str] = frozenset()
+_KNOWN = frozenset(MARKS)
 
 
 def from_canonical(text: str | None) -> dict[str, Any]:
@@ -131,7 +140,7 @@ def _runs(line: str) -> list[dict[str, Any]]:
         if not text:
             continue
         node: dict[str, Any] = {"type": "text", "text": text}
-        mark_list: list[dict[str, Any]] = [{"type": m} for m in ("bold", "italic", "code") if m in marks]
+        mark_list: list[dict[str, Any]] = [{"type": m} for m in MARKS if m in marks]
         if url:
             mark_list.append({"type": "link", "attrs": {"href": url}})
         if mark_list:

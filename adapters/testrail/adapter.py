@@ -6,6 +6,9 @@ multiple suites, suite_mode 3; single-suite projects use their only/master suite
 Mapping (details in :mod:`adapters.testrail.convert`):
 
 - folder = section path from the root; ``ensure_folder`` adds the missing sections with ``parent_id``;
+- case tags = the case's labels (TestRail 9+; titles of at most 20 characters). ``connect()`` asks
+  ``get_labels``: a server that does not know the method (older TestRail) holds no tags, which is said once
+  when connecting, and the job leaves tags alone on that side;
 - case marker = custom case field ``custom_tpb_marker`` (string). It is the one field the bridge can own:
   TestRail has no hidden metadata on cases. ``connect()`` fails naming the field when the project lacks it;
 - plan marker = a final ``[tpb:<marker>]`` line in the plan description (plans have no custom fields);
@@ -35,7 +38,14 @@ from adapters.base import Adapter, Capabilities, FieldLimits, check_limits
 from adapters.testrail import convert
 from adapters.testrail.client import TestRailClient
 from adapters.testrail.settings import TestRailSettings
-from bridge.errors import CannotRepresent, ConfigError, NotFound, Unrepresentable, ValidationFailed
+from bridge.errors import (
+    CannotRepresent,
+    ConfigError,
+    MissingRoute,
+    NotFound,
+    Unrepresentable,
+    ValidationFailed,
+)
 from bridge.model import Case, Entity, Folder, Plan, PlanRun, PlanState, Result
 
 log = logging.getLogger("adapters.testrail")
@@ -45,9 +55,12 @@ log = logging.getLogger("adapters.testrail")
 RESULT_BATCH = 250
 #: result batches posted at once (trcli posts up to 10 at once; 4 keeps well inside TestRail Cloud's limits)
 RESULT_POSTERS = 4
-LIMITS = FieldLimits(title=250)
+LIMITS = FieldLimits(title=250, tag_length=20)  # a label title: at most 20 characters
+NO_LABEL_LIMITS = FieldLimits(title=250)
 REFS_LIMIT = 2000  # TestRail 7.3+ (older servers: 250)
 STRING_LIMIT = 250  # custom String fields
+_TOLD_NO_LABELS: set[str] = set()  # servers already said to have no labels (see _server_has_labels)
+_TOLD_LOCK = threading.Lock()
 
 
 class TestRailAdapter(Adapter):
@@ -60,11 +73,11 @@ class TestRailAdapter(Adapter):
         read_results=True,
         plan_runs=True,
         limits=LIMITS,
-        # TestRail has no case tags (labels are not mapped); description needs a custom_description field,
-        # so connect() narrows this per project
+        # tags are labels (TestRail 9+), description needs a custom_description field: connect() narrows
+        # this per server and project
         case_fields=frozenset(
             {"folder", "title", "description", "preconditions", "steps", "priority", "type", "automation_key"}
-            | {"requirements", "estimate_seconds", "custom"}
+            | {"tags", "requirements", "estimate_seconds", "custom"}
         ),
         # plans have no dates and no settable owner
         plan_fields=frozenset({"name", "description", "milestone", "state"}),
@@ -85,6 +98,8 @@ class TestRailAdapter(Adapter):
         self._users: dict[int, str] | None = None
         self.statuses: dict[int, str] = {}
         self.unrepresentable_results: list[Unrepresentable] = []
+        #: the server has labels (TestRail 9+): case tags are synced as labels
+        self.has_labels = True
 
     # ------------------------------------------------------------------------------------ lifecycle
     @property
@@ -115,11 +130,45 @@ class TestRailAdapter(Adapter):
                 ", ".join(self.required_fields),
             )
         self.statuses = {int(s["id"]): str(s.get("label") or s["name"]) for s in self.client.array("get_statuses")}
-        if "custom_description" not in self.custom_fields and self.capabilities.case_fields is not None:
-            # an instance attribute: this project cannot hold descriptions, so jobs do not merge them
+        lacking = set()
+        if "custom_description" not in self.custom_fields:
+            lacking.add("description")  # this project cannot hold descriptions, so jobs do not merge them
+        self.has_labels = self._server_has_labels()
+        if not self.has_labels:
+            lacking.add("tags")
+        if lacking and self.capabilities.case_fields is not None:
+            # an instance attribute: what this server and project hold
             self.capabilities = dataclasses.replace(  # type: ignore[misc]
-                self.capabilities, case_fields=self.capabilities.case_fields - {"description"}
+                self.capabilities, case_fields=self.capabilities.case_fields - lacking
             )
+
+    def _server_has_labels(self) -> bool:
+        """Whether the server knows labels (TestRail 9+), asked once per connection.
+
+        An older server does not know the method: it answers 404 (TestRail's "unknown method"), or on some
+        versions 400 with "Unknown method". That is an answer, not a failure; any other error is raised.
+        """
+        try:
+            self.client.get("get_labels", self.project_id, limit=1)
+        except MissingRoute:
+            pass
+        except ValidationFailed as exc:
+            if "unknown method" not in str(exc).lower():
+                raise
+        else:
+            return True
+        with _TOLD_LOCK:
+            first = self.settings.url not in _TOLD_NO_LABELS
+            _TOLD_NO_LABELS.add(self.settings.url)
+        # said once per server and process: a daemon connects on every run, and the job's summary already
+        # lists tags among the fields this side cannot hold
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "TestRail at %s has no labels (they came with TestRail 9): case tags are not synced with it. "
+            "Upgrade TestRail to sync tags as labels.",
+            self.settings.url,
+        )
+        return False
 
     def close(self) -> None:
         if self._client is not None:
@@ -283,8 +332,10 @@ class TestRailAdapter(Adapter):
         return self._case(raw)
 
     def check_case(self, case: Case) -> list[Unrepresentable]:
-        problems = check_limits(case, LIMITS)
-        _, more = convert.case_to_native(case, self.value_maps, custom_fields=self.custom_fields)
+        problems = check_limits(case, LIMITS if self.has_labels else NO_LABEL_LIMITS)
+        _, more = convert.case_to_native(
+            case, self.value_maps, custom_fields=self.custom_fields, labels=self.has_labels
+        )
         problems += more
         ref = case.id or case.title
         if not case.folder:
@@ -304,7 +355,8 @@ class TestRailAdapter(Adapter):
         problems = self.check_case(case)
         if problems:
             raise CannotRepresent(problems)
-        body, _ = convert.case_to_native(case, self.value_maps, custom_fields=self.custom_fields)
+        maps, fields = self.value_maps, self.custom_fields
+        body, _ = convert.case_to_native(case, maps, custom_fields=fields, labels=self.has_labels)
         return body
 
     def create_case(self, case: Case, *, marker: str) -> Case:

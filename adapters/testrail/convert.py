@@ -132,8 +132,17 @@ def case_from_native(
         automation_key=read_automation_id(raw.get(AUTOMATION)),
         requirements=raw.get("refs") or [],
         estimate_seconds=estimate,
+        tags=read_labels(raw.get("labels")),
         custom=custom,
     )
+
+
+def read_labels(value: Any) -> list[str]:
+    """Label titles of a case read (TestRail 9+ answers ``[{id, title}]``; a bare title is taken as well)."""
+    if not isinstance(value, list):
+        return []
+    titles = [str(v.get("title") or "") if isinstance(v, Mapping) else str(v) for v in value]
+    return [t for t in titles if t.strip()]
 
 
 def case_to_native(
@@ -142,10 +151,14 @@ def case_to_native(
     *,
     custom_fields: Mapping[str, Mapping[str, Any]],
     ref: str | None = None,
+    labels: bool = True,
 ) -> tuple[dict[str, Any], list[Unrepresentable]]:
     """The add_case/update_case body for ``case`` and what of it TestRail cannot hold.
 
-    Every mapped field is written (empty ones as null) so an update replaces the whole content.
+    Every mapped field is written (empty ones as null) so an update replaces the whole content. Tags are
+    the case's labels (``labels``: the server holds labels, TestRail 9+), sent as titles in ``labels``:
+    the field case reads answer with, and titles need no lookup (the server makes a label it does not have
+    yet). An empty list clears them.
     """
     ref = ref or case.id or case.title
     problems: list[Unrepresentable] = []
@@ -190,8 +203,12 @@ def case_to_native(
         problems.append(Unrepresentable("case", ref, "automation_key", f"the project has no {AUTOMATION!r} case field"))
     elif AUTOMATION in custom_fields:
         body[AUTOMATION] = case.automation_key
-    if case.tags:
-        problems.append(Unrepresentable("case", ref, "tags", "TestRail cases have no tags", case.tags))
+    if labels:
+        body["labels"] = list(case.tags)
+    elif case.tags:
+        problems.append(
+            Unrepresentable("case", ref, "tags", "this TestRail server has no labels (TestRail 9 or later)", case.tags)
+        )
     for key, value in case.custom.items():
         field = custom_fields.get(key)
         if field is None or key in MAPPED_FIELDS:

@@ -9,7 +9,9 @@ Answers like the real service (see the vendor plans document and the behaviour n
   limit 250 (a larger limit is an error, as on the real service); suites, statuses, priorities, case
   fields, case types, templates and configs come back as bare arrays;
 - errors are ``{"error": "..."}`` in TestRail's words: 400 bad input or unknown id, 401 bad credentials,
-  403 no access, 404 unknown method; 429 with ``Retry-After`` comes from :class:`adapters.simulation.Faults`.
+  403 no access, 404 unknown method; 429 with ``Retry-After`` comes from :class:`adapters.simulation.Faults`;
+- labels (TestRail 9+) on projects and cases (:mod:`adapters.testrail.simlabels`); ``labels=False`` is an
+  older server without them, and ``unknown_method_status=400`` one that answers unknown methods with 400.
 
 State is in memory. ``TestRailSimulator(seed=N)`` seeds a small realistic project; size options
 (``cases``, ``sections``, ``steps``) generate bigger ones deterministically; no seed gives an empty project
@@ -33,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.simulation import ASGIApp, Faults, Simulator
+from adapters.testrail.simlabels import LabelError, Labels
 from adapters.testrail.timespan import format_timespan, parse_timespan
 
 MAX_LIMIT = 250
@@ -51,6 +54,7 @@ PAGINATED = {
     "get_milestones": "milestones",
     "get_history_for_case": "history",
     "get_users": "users",
+    "get_labels": "labels",
 }
 
 # case field type ids, as TestRail numbers them
@@ -87,11 +91,15 @@ class TestRailSimulator(Simulator):
         marker_field: bool = True,
         project_name: str = "Bridge Demo",
         legacy_pagination: bool = False,
+        labels: bool = True,
+        unknown_method_status: int = 404,
     ) -> None:
         super().__init__(seed=seed, faults=faults)
         self.lock = threading.RLock()
         #: answer bulk reads with bare arrays (honouring limit/offset), as servers before TestRail 6.7 do
         self.legacy_pagination = legacy_pagination
+        #: how the server answers a method it does not know: 404, or 400 on some older versions
+        self.unknown_method_status = unknown_method_status
         self.user = "bridge@example.com"
         self.api_key = "tpb-sim-" + (f"{seed:08d}" if seed is not None else "00000000") + "-key"
         self.password = "tpb-sim-password"
@@ -112,6 +120,8 @@ class TestRailSimulator(Simulator):
         self.tests: dict[int, dict[str, Any]] = {}
         self.results: dict[int, dict[str, Any]] = {}
         self.statuses: list[dict[str, Any]] = []
+        #: labels (TestRail 9+); ``labels=False`` is an older server, without them (see simlabels)
+        self.labels = Labels(enabled=labels, clock=lambda: self.clock(), next_id=lambda: self.next_id("label"))
         self._build_base(suite_mode, marker_field, project_name)
         if seed is not None:
             self._seed(random.Random(seed), cases=cases or 30, sections=sections or 5, steps=steps)
@@ -283,6 +293,9 @@ class TestRailSimulator(Simulator):
                 "custom_preconds": "<p>User is signed in</p>" if i % 2 == 0 else None,
                 "custom_steps_separated": case_steps,
                 "custom_automation_id": f"tests.app.Test{i % 7}.test_case_{i + 1}" if i % 3 == 0 else None,
+                # labels as a team uses them (ignored by a server without labels); no rng: other seeded
+                # values stay what they were before labels existed
+                "labels": [t for t, every in (("smoke", 4), ("regression", 6)) if i % every == 1],
             }
             self._insert_case(
                 sec,
@@ -414,11 +427,12 @@ class TestRailSimulator(Simulator):
             "suite_id": section["suite_id"],
             "display_order": 1 + sum(1 for c in self.cases.values() if c["section_id"] == section_id),
             "is_deleted": 0,
-            "labels": [],
         }
+        self.labels.new_case(case)
         for name in self._custom_names():
             case[name] = None
         self._apply_case_body(case, body)
+        self.labels.apply(case, self.suites[case["suite_id"]]["project_id"], body)
         self.cases[cid] = case
         # open runs that include all cases of the suite pick the new case up, as in TestRail
         for run in self.runs.values():
@@ -781,7 +795,7 @@ class TestRailSimulator(Simulator):
                 return JSONResponse({"error": "Invalid JSON body (an object is expected)."}, status_code=400)
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
-            return JSONResponse({"error": f"Unknown method '{method}'"}, status_code=404)
+            return JSONResponse({"error": f"Unknown method '{method}'"}, status_code=self.unknown_method_status)
         writes = method.split("_", 1)[0] in ("add", "update", "close", "delete", "move", "copy")
         if writes and request.method != "POST":
             return JSONResponse({"error": "This method requires a POST request."}, status_code=400)
@@ -796,6 +810,9 @@ class TestRailSimulator(Simulator):
                 payload = json.dumps(result)
         except ApiError as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+        except LabelError as exc:
+            status = self.unknown_method_status if exc.status == 404 else exc.status
+            return JSONResponse({"error": exc.message}, status_code=status)
         return Response(payload, media_type="application/json")
 
     def _page(self, method: str, route: str, filters: dict[str, str], items: list[Any]) -> dict[str, Any] | list[Any]:
@@ -899,6 +916,18 @@ class TestRailSimulator(Simulator):
         if case["is_deleted"]:
             raise bad("Field :case_id is not a valid test case.")
         return case
+
+    def api_get_labels(self, ids: list[Any], f: dict[str, str]) -> Any:
+        self.labels.require("get_labels")
+        return self.labels.of_project(self._project(ids)["id"])
+
+    def api_get_label(self, ids: list[Any], f: dict[str, str]) -> Any:
+        self.labels.require("get_label")
+        return self.labels.one(ids[0] if ids else None)
+
+    def api_update_label(self, ids: list[Any], f: dict[str, str], body: dict[str, Any]) -> Any:
+        self.labels.require("update_label")
+        return self.labels.rename(self.labels.one(ids[0] if ids else None), body, list(self.cases.values()))
 
     def api_get_case_fields(self, ids: list[Any], f: dict[str, str]) -> Any:
         return self.case_fields
@@ -1107,6 +1136,7 @@ class TestRailSimulator(Simulator):
                 raise bad("Field :section_id is not a valid section.")
             case["section_id"] = section["id"]
         self._apply_case_body(case, body)
+        self.labels.apply(case, self.suites[case["suite_id"]]["project_id"], body)
         case["updated_on"] = self.clock()
         case["updated_by"] = 1
         return case

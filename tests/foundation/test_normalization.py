@@ -228,6 +228,7 @@ _TOKENS = [
     "&lt;", "&amp;", "_", "<p>", "</p>", "<br>", "<b>", "</b>", "<em>", "</em>", "<code>", "</code>",
     "<ul><li>", "</li><li>", "</li></ul>", "<ol><li>", "</li></ol>", '<a href="http://e.example/?a=1&amp;b">',
     "</a>", "<div>", "</div>", "\u00a0", "\t", "\r\n",
+    "<u>", "</u>", "<s>", "</s>", "<del>", "</del>", "<strong><em>", "</em></strong>", "~~", "++", "***",
 ]  # fmt: skip
 
 

@@ -129,7 +129,7 @@ def test_html_case_text_reads_as_canonical(adapter: TestRailAdapter, sim: TestRa
 
 
 def test_unrepresentable_case_is_refused_not_truncated(adapter: TestRailAdapter) -> None:
-    case = new_case(title="x" * 251, tags=["smoke"], custom={"custom_nope": "1"})
+    case = new_case(title="x" * 251, tags=["smoke", "a label: 21 chars long"], custom={"custom_nope": "1"})
     problems = {p.field for p in adapter.check_case(case)}
     assert {"title", "tags", "custom.custom_nope"} <= problems
     with pytest.raises(CannotRepresent):
