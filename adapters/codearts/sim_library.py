@@ -49,6 +49,19 @@ ADD_SYNC_MAX = 500
 CUSTOM_FIELDS_MAX = 25
 SEG = "(?P<{}>[^/]+)"
 
+#: the test types every project starts with (the product's defaults; ``list_test_types``)
+TEST_TYPES = {
+    1: "Functional",
+    2: "Performance",
+    3: "Security",
+    4: "Compatibility",
+    5: "Usability",
+    6: "Regression",
+    7: "Smoke",
+    8: "Acceptance",
+    9: "API",
+}
+
 #: result codes of add_case_result_four: the same codes as the v1 result API (0 success, 1 failed, 5 executing,
 #: 6 stopped), so one value map serves both
 RESULT_NAMES = {"0": "Passed", "1": "Failed", "5": "Executing", "6": "Stopped"}
@@ -94,7 +107,7 @@ class NativeLibrary:
         self.cases: dict[str, dict[str, Any]] = {}
         self.iterators: dict[str, dict[str, Any]] = {}
         self.results: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (version, case) -> results, newest last
-        self.test_types: dict[int, str] = {}
+        self.test_types: dict[int, str] = dict(TEST_TYPES)
         self.custom_fields: list[dict[str, Any]] = []  # {custom_field_id, name, type, options}
         self._clock = 0
         self._tick_lock = threading.Lock()
@@ -159,9 +172,10 @@ class NativeLibrary:
         for key in fields:
             if key in info or not old:
                 case[key] = str(info.get(key) or "")
-        for key in ("rank", "test_type"):
+        # a case written without a level gets the form's default (2); without a test type it has none
+        for key, default in (("rank", 2), ("test_type", None)):
             if key in info or not old:
-                case[key] = int(info[key]) if info.get(key) is not None else (2 if key == "rank" else 1)
+                case[key] = int(info[key]) if info.get(key) is not None else default
         if "feature_uri" in info or not old:
             case["feature_uri"] = str(info.get("feature_uri") or "")
         if "steps" in info or not old:
@@ -229,7 +243,7 @@ class NativeLibrary:
             "feature_uri": case["feature_uri"],
             "project_uuid": self.project_id,
             "owner": {"id": case["owner"], "name": case["owner"]},
-            "test_type": {"id": test_type, "name": self.test_types.get(test_type, "")},
+            "test_type": {"id": test_type, "name": self.test_types.get(test_type, "")} if test_type else None,
             "labels": [{"label_name": t} for t in case["tags"].split(",") if t],
             "custom_field_info": self._custom_info(case),
             "associate_issue_info": {"associate": bool(case["dr_relation_id"]), "issue_id": case["dr_relation_id"]},

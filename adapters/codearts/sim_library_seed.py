@@ -8,17 +8,6 @@ import random
 
 from adapters.codearts.sim_library import NativeLibrary
 
-TEST_TYPES = {
-    1: "Functional",
-    2: "Performance",
-    3: "Security",
-    4: "Compatibility",
-    5: "Usability",
-    6: "Regression",
-    7: "Smoke",
-    8: "Acceptance",
-    9: "API",
-}
 #: the custom case fields the seed project defines (id -> name, type, options)
 CUSTOM_FIELDS = [
     {"custom_field_id": 1, "name": "Component", "type": "radio", "options": "Web,Android,iOS,Backend"},
@@ -47,7 +36,6 @@ THINGS = [
 
 
 def seed_library(lib: NativeLibrary, rng: random.Random, n_cases: int = 24) -> None:
-    lib.test_types.update(TEST_TYPES)
     lib.custom_fields.extend(dict(f) for f in CUSTOM_FIELDS)
     lib.add_branch("release-2.4")
     leaves: list[str] = []
