@@ -150,8 +150,14 @@ class CodeArtsNativeAdapter(Adapter):
             for depth in range(1, len(wanted) + 1):
                 uri = by_path.get(wanted[:depth], "")
                 if not uri:
-                    made = self.client.add_directory(wanted[depth - 1], parent, self.branch_uri())
-                    uri = str(made["uri"])
+                    try:
+                        uri = str(self.client.add_directory(wanted[depth - 1], parent, self.branch_uri())["uri"])
+                    except UniqueViolation:
+                        # made since the tree was read: read it again and take that one
+                        self._forget_tree()
+                        tree = self._tree()
+                        by_path = {p: u for u, p in tree.items()}
+                        uri = by_path[wanted[:depth]]
                     tree[uri] = wanted[:depth]
                     by_path[wanted[:depth]] = uri
                 parent = uri
@@ -162,7 +168,14 @@ class CodeArtsNativeAdapter(Adapter):
         yield from self.client.iter_case_items(version or self.branch_uri(), test_types=self.settings.test_types)
 
     def _convert(self, native: dict[str, Any]) -> Case:
+        feature = str(native.get("feature_uri") or "")
+        if feature and feature not in self._tree():
+            self._forget_tree()  # a directory made since the tree was read (by a person, or another run)
         return convert.case_from_native(native, paths=self._tree(), maps=self.value_maps, fields=self._fields)
+
+    def _forget_tree(self) -> None:
+        with self._lock:
+            self._paths = None
 
     def iter_cases(self, *, since: datetime | None = None) -> Iterator[Case]:
         mark = round(since.timestamp() * 1000) if since is not None else None

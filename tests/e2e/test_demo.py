@@ -30,6 +30,8 @@ def test_demo_syncs_three_simulators_and_walks_through_one_conflict(tmp_path: Pa
     assert "Traceback" not in proc.stderr
     # TestPlanIt's project template holds description, preconditions, priority and type: nothing is left out
     assert "testplanit cannot hold" not in " ".join(out.split())
+    # every case of every system reaches the other two (CodeArts' deep directories included)
+    assert "All three systems hold the same 56 cases now." in out
 
     store = Store(f"sqlite:///{tmp_path}/demo-store.db")
     try:
