@@ -93,11 +93,21 @@ def test_migration_killed_three_times_resumes_without_duplicates_or_losses(tmp_p
     with create_adapter(dst, cfg.system(dst)) as target, create_adapter(src, cfg.system(src)) as source:
         copied = list(target.iter_cases())
         originals = {c.id: c for c in source.iter_cases()}
+    with sqlite3.connect(db) as con:
+        # a value the target has no place for is logged, never cut: CodeArts' fifth level ('lowest') has no
+        # TestPlanIt priority, so those cases wait for a decision (one entry each)
+        refused = {
+            row[0].split(":", 1)[1]  # subject "left:<case id>"
+            for row in con.execute(
+                "select subject from tpb_conflict where kind = 'cannot-represent' and entity = 'case'"
+            )
+        }
+    assert not refused or src == "ca"
     total = len(originals)
     assert total >= CASES
     titles = Counter(c.title for c in copied)
-    assert len(copied) == total and max(titles.values()) == 1  # nothing duplicated
-    assert set(titles) == {c.title for c in originals.values()}  # nothing missing
+    assert len(copied) + len(refused) == total and max(titles.values()) == 1  # nothing duplicated
+    assert set(titles) == {c.title for i, c in originals.items() if i not in refused}  # nothing missing
     markers = Counter(c.marker for c in copied)
     assert None not in markers and max(markers.values()) == 1
 
@@ -109,8 +119,8 @@ def test_migration_killed_three_times_resumes_without_duplicates_or_losses(tmp_p
         folder_losses = con.execute(
             "select count(*) from tpb_conflict where kind = 'cannot-represent' and field = 'folder'"
         ).fetchone()[0]
-    assert len(links) == total
-    assert {lid for lid, _ in links} == set(originals) and len({rid for _, rid in links}) == total
+    assert len(links) == total - len(refused)
+    assert {lid for lid, _ in links} == set(originals) - refused and len({rid for _, rid in links}) == len(links)
     assert folder_losses == 0  # CodeArts holds folder paths of any length and depth
     assert {rid for _, rid in links} == {c.id for c in copied}
     assert open_intents == 0
