@@ -163,3 +163,26 @@ def test_a_case_removed_from_a_plan_on_one_side_leaves_it_on_the_other(tmp_path:
         report = w.sync()
         assert report.status == "ok" and w.store.conflicts(job="ca-tr") == []
         assert w.sims["ca"].library.iterators[it]["case_uris"] == [uris[2]]  # type: ignore[attr-defined]
+
+
+def test_a_store_linking_custom_service_cases_keeps_that_mode_until_told(tmp_path: Path) -> None:
+    jobs = [{"name": "job", "left": "tr", "right": "ca"}]
+    with world(tmp_path, names=("tr", "ca"), jobs=jobs, settings={"ca": {"mode": "custom-service"}}) as w:
+        with w.adapter("tr") as a:
+            from bridge.model import Step
+
+            for i in range(3):
+                a.create_case(Case(title=f"Kept case {i}", folder=("Auth",), steps=[Step(action="go")]), marker=f"k{i}")
+        assert w.sync().status == "ok"
+        custom = set(w.sims["ca"].cases)  # type: ignore[attr-defined]
+        library = set(w.sims["ca"].library.cases)  # type: ignore[attr-defined]
+        # an older config: no mode. The links point at custom-service cases, so that mode stays
+        w.settings = {}
+        report = w.sync()
+        assert report.status == "ok" and report.total("created") == 0 and report.total("deleted") == 0
+        assert set(w.sims["ca"].cases) == custom and set(w.sims["ca"].library.cases) == library  # type: ignore[attr-defined]
+        # told to switch on purpose: the links name no native case, and the mass-deletion guard stops the job
+        w.settings = {"ca": {"mode": "native"}}
+        switched = w.sync(plan_first=False)
+        assert switched.status == "aborted" and "vanished" in switched.errors[0]
+        assert set(w.sims["ca"].library.cases) == library
