@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from adapters.base import Adapter
 from adapters.codearts.settings import CodeArtsSettings
+from bridge.errors import MissingRoute
 from mappings.valuemaps import ValueMaps
 
 log = logging.getLogger("adapters.codearts")
@@ -51,9 +52,12 @@ def _links_custom_service(settings: CodeArtsSettings, case_id: str) -> bool:
 
     client = CodeArtsClient(settings)
     try:
-        case = client.get_case(case_id)
+        try:
+            case = client.get_case(case_id)
+        except MissingRoute:
+            return False  # no v1 case API in this region: custom-service cases cannot exist there
         if case is None:
-            return False
+            return False  # not a custom-service case id (a native uri is unknown to the v1 API)
         ours = [s for s in client.list_services() if s.get("name") == settings.service_name]
         return any(int(s["id"]) == int(case.get("service_id") or -1) for s in ours)
     finally:
