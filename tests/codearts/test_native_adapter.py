@@ -11,7 +11,7 @@ from adapters.codearts.native_adapter import CodeArtsNativeAdapter
 from adapters.codearts.settings import CodeArtsSettings
 from adapters.codearts.simulator import CodeArtsSimulator
 from adapters.registry import create_adapter
-from bridge.errors import CannotRepresent
+from bridge.errors import CannotRepresent, NotFound
 from bridge.model import Case, CaseType, Plan, PlanRun, Priority, Result, Status, Step
 
 PATH = ("Mobile banking app and wallet", "Payments, transfers and standing orders", "SWIFT transfers with FX")
@@ -120,3 +120,20 @@ def test_refuses_what_it_cannot_hold(native):
     with pytest.raises(CannotRepresent) as refused:
         native.create_case(case, marker="m")
     assert {p.field for p in refused.value.problems} == {"requirements", "custom"}
+
+
+def test_branch_and_test_types_limit_the_scope(sim):
+    with sim.serve() as server:
+        creds = sim.credentials()
+        scoped = create_adapter("ca", CodeArtsSettings(url=server.url, test_types=["1", "6", "7"], **creds))
+        scoped.connect()
+        kinds = {c.type for c in scoped.iter_cases()}
+        assert kinds and CaseType.PERFORMANCE not in kinds and CaseType.OTHER not in kinds  # load and API tests
+        scoped.close()
+        other = create_adapter("ca", CodeArtsSettings(url=server.url, branch="release-2.4", **creds))
+        other.connect()
+        assert list(other.iter_cases()) == []  # nothing written on that branch yet
+        other.close()
+        missing = create_adapter("ca", CodeArtsSettings(url=server.url, branch="no-such-branch", **creds))
+        with pytest.raises(NotFound, match="release-2.4"):  # the error lists the branches there are
+            missing.connect()
