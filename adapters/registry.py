@@ -86,9 +86,14 @@ def linked_ids(store: Store, job: Job, name: str) -> list[str]:
 def settled_settings(name: str, settings: SystemSettings, store: Store | None, job: Job | None) -> SystemSettings:
     """``settings`` with what depends on the store decided (a CodeArts system's mode: never a silent switch
     that would duplicate the cases its links point at)."""
+    ids = linked_ids(store, job, name) if store is not None and job is not None else []
+    return settled_for_ids(name, settings, ids)
+
+
+def settled_for_ids(name: str, settings: SystemSettings, ids: list[str]) -> SystemSettings:
+    """``settings`` with what depends on the linked ``ids`` of this system decided (see SETTLERS)."""
     if settings.kind not in SETTLERS:
         return settings
-    ids = linked_ids(store, job, name) if store is not None and job is not None else []
     return load(SETTLERS[settings.kind])(name, settings, ids)  # type: ignore[no-any-return]
 
 
