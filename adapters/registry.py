@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from adapters.base import Adapter, PlanTasks, SystemSettings
     from adapters.simulation import Simulator
     from bridge.config import Config, Job
+    from mappings.store import Store
 
 KINDS = ("codearts", "testrail", "testplanit", "apptest", "perftest")
 #: kinds whose cases and plans the sync engine can read and write
@@ -24,7 +25,8 @@ SETTINGS = {
 }
 ADAPTERS = {
     "testrail": "adapters.testrail.adapter:TestRailAdapter",
-    "codearts": "adapters.codearts.adapter:CodeArtsAdapter",
+    # native case library or custom test service, by the system's ``mode`` (adapters/codearts/mode.py)
+    "codearts": "adapters.codearts.mode:open_codearts",
     "testplanit": "adapters.testplanit.adapter:TestPlanItAdapter",
 }
 #: kinds that are not synced but can still be checked online: "module:function(name, settings) -> str"
@@ -35,6 +37,10 @@ CHECKERS: dict[str, str] = {
 #: kinds that keep one task per synced plan (the job option ``perftest``): "module:class(name, settings)"
 PLAN_TASKS = {
     "perftest": "adapters.perftest.plan_tasks:PerfTestPlanTasks",
+}
+#: kinds whose settings depend on what the store already links: "module:function(name, settings, ids)"
+SETTLERS = {
+    "codearts": "adapters.codearts.mode:settle",
 }
 SIMULATORS = {
     "testrail": "adapters.testrail.simulator:TestRailSimulator",
@@ -67,16 +73,46 @@ def create_adapter(name: str, settings: SystemSettings, overrides: dict[str, Any
     return cls(name, settings.named(name), maps)  # type: ignore[no-any-return]
 
 
+def linked_ids(store: Store, job: Job, name: str) -> list[str]:
+    """The ids on system ``name`` that the job's case links hold (a few are enough)."""
+    pairs = store.active_link_ids(job.name, "case")
+    if job.left == name:
+        return [left for left, _ in pairs[:5]]
+    if job.right == name:
+        return [right for _, right in pairs[:5]]
+    return []
+
+
+def settled_settings(name: str, settings: SystemSettings, store: Store | None, job: Job | None) -> SystemSettings:
+    """``settings`` with what depends on the store decided (a CodeArts system's mode: never a silent switch
+    that would duplicate the cases its links point at)."""
+    ids = linked_ids(store, job, name) if store is not None and job is not None else []
+    return settled_for_ids(name, settings, ids)
+
+
+def settled_for_ids(name: str, settings: SystemSettings, ids: list[str]) -> SystemSettings:
+    """``settings`` with what depends on the linked ``ids`` of this system decided (see SETTLERS)."""
+    if settings.kind not in SETTLERS:
+        return settings
+    return load(SETTLERS[settings.kind])(name, settings, ids)  # type: ignore[no-any-return]
+
+
 def open_adapters(
-    config: Config, names: Iterable[str], job: Job | None = None, *, read_only: bool = False
+    config: Config,
+    names: Iterable[str],
+    job: Job | None = None,
+    *,
+    read_only: bool = False,
+    store: Store | None = None,
 ) -> dict[str, Adapter]:
     """Create and connect the adapters for ``names`` (with the job's value map overrides); ``read_only`` for
-    a dry run."""
+    a dry run. With ``store``, settings that depend on the job's links are settled first."""
     adapters: dict[str, Adapter] = {}
     try:
         for name in names:
             overrides = (job.value_maps.get(name) if job else None) or {}
-            adapter = create_adapter(name, config.system(name), overrides)
+            settings = settled_settings(name, config.system(name), store, job)
+            adapter = create_adapter(name, settings, overrides)
             adapter.read_only = read_only
             adapter.connect()
             adapters[name] = adapter

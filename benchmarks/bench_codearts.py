@@ -1,41 +1,113 @@
-"""Read N cases from the CodeArts simulator through the adapter: requests, seconds and peak memory.
+"""CodeArts native case library: what a sync costs in requests (TestRail <-> CodeArts, simulators in child
+processes, the real engine and store in this process).
 
-python benchmarks/bench_codearts.py --cases 2000
+    python benchmarks/bench_codearts.py [--cases 1000] [--changed 10] [--json]
+
+Phases, each measured on its own (a job with ``full_read_every = "24h"``, folders and cases):
+
+1. ``create``: TestRail's N cases in their sections reach an empty CodeArts library: one request per case
+   (the create's answer is the stored record) plus one per directory, plus the reads of the empty library.
+2. ``settle``: the first sync after that reads CodeArts in full (every case's detail, the list has no
+   steps), which sets the read mark.
+3. ``no_change``: nothing changed: list pages only (and the directory tree, the branch and the custom fields).
+4. ``changed``: ``--changed`` cases edited in CodeArts: the same pages plus one detail request per changed case
+   (TestRail gets one update each).
 """
 
 from __future__ import annotations
 
-import argparse
-import time
-import tracemalloc
+import re
+import tempfile
+from collections import Counter
+from typing import Any
 
-from adapters.codearts.settings import CodeArtsSettings
-from adapters.codearts.simulator import CodeArtsSimulator
+import harness
+
+from adapters.codearts.native_client import PAGE_SIZE
 from adapters.registry import create_adapter
-from bridge.http import counting
+from bridge.commands import run_job
+from bridge.config import config_from_dict
+from bridge.logs import configure_logging
+from mappings.store import Store
+
+
+def routes(phase: harness.Phase, name: str) -> str:
+    """Requests per route with the ids folded, most frequent first."""
+    counts: Counter[str] = Counter()
+    for method, path, query, _ in phase.log[name]:
+        route = query.split("/api/v2/")[1].split("/")[0].split("&")[0] if "/api/v2/" in query else path
+        counts[f"{method} {re.sub(r'/[0-9a-f]{16,}', '/{id}', route)}"] += 1
+    return f"    {name}: " + ", ".join(f"{route} {n}" for route, n in counts.most_common())
+
+
+def outcome(report: Any) -> dict[str, Any]:
+    return {"status": report.status, "created": report.total("created"), "updated": report.total("updated")}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = harness.parser(__doc__)
     parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--sections", type=int, default=20)
+    parser.add_argument("--changed", type=int, default=10)
     args = parser.parse_args()
-    sim = CodeArtsSimulator(seed=1, cases=args.cases, plans=1)
-    with sim.serve() as server:
-        adapter = create_adapter("bench", CodeArtsSettings(url=server.url, **sim.credentials()))
-        adapter.connect()
-        tracemalloc.start()
-        with counting() as delta:
-            started = time.perf_counter()
-            n = sum(1 for _ in adapter.iter_cases())
-            seconds = time.perf_counter() - started
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        adapter.close()
-    requests = sum(delta().values())
-    print(
-        f"codearts: read {n} cases with {requests} requests in {seconds:.2f} s "
-        f"({n / seconds:.0f} cases/s), peak memory {peak / 1e6:.1f} MB"
-    )
+    out = harness.Output(args.json)
+    configure_logging("warning")
+    n = args.cases
+    specs = {"testrail": {"seed": 2, "cases": n, "sections": args.sections, "steps": 2}, "codearts": {}}
+    with harness.simulators(args, **specs) as sims, tempfile.TemporaryDirectory(prefix="tpb-bench-") as tmp:
+        raw: dict[str, Any] = {
+            "store": {"url": f"sqlite:///{tmp}/store.db"},
+            # mode set: an unset mode costs one more request per run once links exist (the custom-service check)
+            "systems": {
+                "testrail": sims["testrail"].settings(),
+                "codearts": sims["codearts"].settings(mode="native"),
+            },
+            "jobs": [
+                {
+                    "name": "ca-tr",
+                    "left": "codearts",
+                    "right": "testrail",
+                    "entities": ["folder", "case"],
+                    "full_read_every": "24h",
+                }
+            ],
+        }
+        cfg = config_from_dict(raw)
+        store = Store(cfg.store.url)
+        job = cfg.job("ca-tr")
+        figures: dict[str, Any] = {}
+        phases: dict[str, harness.Phase] = {}
+        reports: dict[str, Any] = {}
+        for name in ("create", "settle", "no_change", "changed"):
+            if name == "changed":
+                with create_adapter("codearts", cfg.system("codearts")) as ca:
+                    for case in list(ca.iter_cases())[: args.changed]:
+                        ca.update_case(str(case.id), case.model_copy(update={"title": case.title + " (edited)"}))
+            with harness.measure(sims, store=True, profile=harness.profile_to(args, name)) as phase:
+                reports[name] = run_job(cfg, job, store, dry_run=False)
+            phases[name] = phase
+        with create_adapter("codearts", cfg.system("codearts")) as ca:
+            paths = [f.path for f in ca.iter_folders()]
+            cases = sum(1 for _ in ca.iter_cases())
+        store.close()
+
+    pages = harness.pages(cases, PAGE_SIZE)
+    directories = len(paths)
+    # set-up: the branch list and the custom fields; the tree: one children call for the root and one per
+    # directory that has children
+    tree = 1 + len({p[:-1] for p in paths if len(p) > 1})
+    least = {
+        "create": {"codearts": 2 + 1 + 1 + n + directories},  # set-up, empty tree, empty page, creates, mkdirs
+        "settle": {"codearts": 2 + tree + pages + cases},
+        "no_change": {"codearts": 2 + tree + pages},
+        "changed": {"codearts": 2 + tree + pages + args.changed},
+    }
+    out.line(f"CodeArts native library <-> TestRail, {n} cases in {directories} directories")
+    for name, phase in phases.items():
+        figures[name] = phase.figures(cases=n, min_requests=least[name], **outcome(reports[name]))
+        out.line(harness.summary(name, figures[name]))
+        out.lines([routes(phase, name) for name in phase.log if phase.log[name]])
+    out.emit("codearts_native_sync", figures["no_change"], **{k: v for k, v in figures.items() if k != "no_change"})
 
 
 if __name__ == "__main__":

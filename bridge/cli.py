@@ -48,6 +48,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bridge.commands",
     "bridge.ci.commands",
     "adapters.perftest.commands",
+    "adapters.codearts.commands",
     "bridge.daemon.commands",
 )
 

@@ -80,7 +80,7 @@ def _run_job(
     from bridge.sync.engine import JobRunner, SyncReport
 
     try:
-        adapters = open_adapters(cfg, [job.left, job.right], job, read_only=dry_run)
+        adapters = open_adapters(cfg, [job.left, job.right], job, read_only=dry_run, store=store)
     except RemoteError as exc:
         # a system that cannot be reached still makes a run in the history (status and back-off read it)
         report = SyncReport(job.name, job.left, job.right, dry_run, status="failed")

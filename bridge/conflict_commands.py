@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bridge.errors import Unrepresentable
     from bridge.sync.merge import Side
+    from mappings.store import Store
     from mappings.tables import Conflict
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
@@ -44,7 +45,7 @@ def job_of(cfg: Config, entry: Conflict) -> Job:
     )
 
 
-def side_check(cfg: Config, job: Job, entity: str) -> Any:
+def side_check(cfg: Config, job: Job, entity: str, store: Store | None = None) -> Any:
     """``check(side, record)``: the problems the side's own adapter finds in ``record`` (it connects first:
     what a system can hold may depend on its set-up, such as TestRail's custom fields)."""
 
@@ -52,7 +53,8 @@ def side_check(cfg: Config, job: Job, entity: str) -> Any:
         from adapters.registry import open_adapters
 
         name = job.left if side == "left" else job.right
-        adapter = open_adapters(cfg, [name], job, read_only=True)[name]
+        # with the store: a system whose mode depends on its links is checked in the mode its links are in
+        adapter = open_adapters(cfg, [name], job, read_only=True, store=store)[name]
         try:
             if entity == "case":
                 return adapter.check_case(record)  # type: ignore[arg-type]
@@ -124,7 +126,7 @@ def register(app: typer.Typer) -> None:
                 f"no conflict with id {conflict_id}", hint="List them with: testplan-bridge conflicts list"
             )
         job = job_of(cfg, c)
-        decision = decide(c, take, {"left": job.left, "right": job.right}, side_check(cfg, job, c.entity))
+        decision = decide(c, take, {"left": job.left, "right": job.right}, side_check(cfg, job, c.entity, store))
         store.resolve_conflict(
             conflict_id,
             resolution=decision.resolution,

@@ -114,6 +114,11 @@ def run_demo(workdir: Path | None = None) -> int:
             print_report(report, show_actions=False)
             failed += report.status not in ("ok",)
         console.print("  now: " + "; ".join(f"{n} {_counts(a)}" for n, a in adapters.items()))
+        sizes = {n: sum(1 for _ in a.iter_cases()) for n, a in adapters.items()}
+        if len(set(sizes.values())) == 1:
+            console.print(f"  All three systems hold the same {next(iter(sizes.values()))} cases now.")
+        else:
+            console.print("  The systems hold different numbers of cases: see the log entries below.")
 
         # two people edit the same case at the same time, a third edits another field elsewhere
         links = [link for link in store.links("codearts-testrail", "case") if link.state == "active"]

@@ -16,6 +16,7 @@ import httpx
 from bridge.errors import (
     AuthError,
     ItemFailure,
+    MissingRoute,
     NotFound,
     PartialBatchFailure,
     PermissionDenied,
@@ -25,10 +26,11 @@ from bridge.errors import (
     ValidationFailed,
     error_class_for_status,
 )
+from bridge.http import default_route
 
 SYSTEM = "codearts"
 
-AUTH, DENIED, NOT_FOUND, INVALID, UNIQUE, PARTIAL, SERVER = (
+AUTH, DENIED, NOT_FOUND, INVALID, UNIQUE, PARTIAL, SERVER, ROUTE = (
     "auth",
     "denied",
     "not_found",
@@ -36,6 +38,7 @@ AUTH, DENIED, NOT_FOUND, INVALID, UNIQUE, PARTIAL, SERVER = (
     "unique",
     "partial",
     "server",
+    "route",
 )
 
 #: code -> (kind, hint). Hints are the vendor's solutions, in short.
@@ -54,6 +57,10 @@ ERROR_TABLE: dict[str, tuple[str, str]] = {
     "CLOUDTEST.00012010": (INVALID, "The service id must be a number from 10 to 9999."),
     "CLOUDTEST.00014001": (NOT_FOUND, "The requirement does not exist in this project."),
     "CLOUDTEST.00015002": (NOT_FOUND, "The directory (module) does not exist."),
+    "CLOUDTEST.00015003": (INVALID, "The directory name is empty or longer than the library allows."),
+    "CLOUDTEST.00015004": (UNIQUE, "A directory of this name exists in this place already."),
+    "CLOUDTEST.00016001": (NOT_FOUND, "The branch, version or iteration does not exist; check the branch setting."),
+    "CLOUDTEST.00016002": (INVALID, "Cases are created in a branch, then added to an iteration."),
     "CLOUDTEST.00017000": (INVALID, "The case id must be 11 to 34 letters and digits."),
     "CLOUDTEST.00017001": (NOT_FOUND, "The test case does not exist (deleted?)."),
     "CLOUDTEST.00017003": (INVALID, "The plan id is invalid."),
@@ -94,9 +101,21 @@ ERROR_TABLE: dict[str, tuple[str, str]] = {
     "CLOUDTEST.00070010": (INVALID, "The plan name is missing, too long (128) or has invalid characters."),
     "CLOUDTEST.00070018": (NOT_FOUND, "The test case does not exist (deleted?)."),
     "CLOUDTEST.43040030": (NOT_FOUND, "The project does not exist."),
+    "CLOUDTEST.43400102": (INVALID, "The repository file must be YAML or JSON."),
+    "CLOUDTEST.43400103": (INVALID, "The repository file is larger than 1 MB."),
+    "CLOUDTEST.43400207": (NOT_FOUND, "The file path was not found in the repository branch."),
+    "CLOUDTEST.43400210": (DENIED, "The user lacks permission in this project."),
+    "CLOUDTEST.43400225": (INVALID, "The file does not follow the Swagger specification."),
+    "CLOUDTEST.43400248": (INVALID, "The test suite name must be 3 to 128 characters."),
+    "CLOUDTEST.43400323": (INVALID, "Importing the YAML failed: check that it defines the API."),
+    "CLOUDTEST.43400324": (INVALID, "The YAML file holds more than 500 cases; split it."),
+    "CLOUDTEST.43400334": (INVALID, "The repository id must be 32 characters (CodeArts Repo's repository id)."),
+    "CLOUDTEST.43400335": (INVALID, "The file path must be 6 to 128 characters."),
+    "CLOUDTEST.43400336": (INVALID, "The branch name must be 3 to 100 characters."),
     "CLOUDTEST.43400337": (INVALID, "The page offset must be 0 to 999."),
     "CLOUDTEST.43400338": (INVALID, "The page size must be 1 to 200."),
-    "APIG.0101": (NOT_FOUND, "The API does not exist at this endpoint: check the URL and region."),
+    # the gateway does not know the route (not published in this region, or a wrong url): never "not found"
+    "APIG.0101": (ROUTE, "The API does not exist at this endpoint: check the URL and region."),
     "APIG.0301": (AUTH, "The token or signature is invalid: check the credentials."),
     "APIG.1002": (AUTH, "Missing or invalid authentication: check the credentials."),
     "APIG.0308": (SERVER, "Throttled by the gateway: back off and lower requests_per_minute."),
@@ -109,6 +128,7 @@ _KIND_CLASS: dict[str, type[RemoteError]] = {
     INVALID: ValidationFailed,
     UNIQUE: UniqueViolation,
     SERVER: ServerError,
+    ROUTE: MissingRoute,
 }
 
 
@@ -139,13 +159,29 @@ def item_failures(body: dict[str, Any]) -> list[ItemFailure]:
     ]
 
 
-def error_for(response: httpx.Response, route: str) -> RemoteError | None:
+def envelope_error(body: dict[str, Any], response: httpx.Response) -> RemoteError:
+    """The typed error of a v4 answer whose envelope says ``status: error`` (whatever its HTTP status)."""
+    found = error_for(response, default_route(response.request), body=body)
+    return found or ServerError(str(body), system=SYSTEM, status=response.status_code)
+
+
+def _code_and_message(body: dict[str, Any]) -> tuple[Any, Any]:
+    """v1 ``{error_code, error_msg}`` or the v4 envelope ``{status: error, error: {code, reason}}``."""
+    if body.get("error_code"):
+        return body.get("error_code"), body.get("error_msg")
+    error = body.get("error")
+    if isinstance(error, dict) and error.get("code"):
+        return error.get("code"), error.get("reason")
+    return None, None
+
+
+def error_for(response: httpx.Response, route: str, *, body: dict[str, Any] | None = None) -> RemoteError | None:
     """The typed error for a CodeArts error answer (None: let the HTTP layer map it by status)."""
-    body = error_body(response)
-    code = body.get("error_code")
+    body = error_body(response) if body is None else body
+    code, message_text = _code_and_message(body)
     if not code:
         return None
-    message = str(body.get("error_msg") or response.reason_phrase or code)
+    message = str(message_text or response.reason_phrase or code)
     kind, hint = ERROR_TABLE.get(code, ("", ""))
     common: dict[str, Any] = {
         "system": SYSTEM,

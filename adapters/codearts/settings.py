@@ -38,3 +38,15 @@ class CodeArtsSettings(HuaweiAuthSettings):
     kind: Literal["codearts"] = "codearts"
     service_name: str = Field("tpbridge", max_length=16, description="Name of the bridge's custom test service")
     service_id: int | None = Field(None, ge=10, le=9999, description="Use this registered service id")
+    mode: Literal["native", "custom-service"] | None = Field(
+        None,
+        description=(
+            "native: the project's own case library (the default); custom-service: only the cases of the"
+            " bridge's registered test service. Unset: native, unless the store's links of this system point"
+            " at custom-service cases"
+        ),
+    )
+    branch: str | None = Field(None, description="Native mode: the branch (name or uri) to sync; default: master")
+    test_types: list[str] = Field(
+        default_factory=list, description="Native mode: sync only cases of these test type ids (empty: all)"
+    )

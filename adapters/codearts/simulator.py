@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from adapters.codearts.cloud_sim import Answer, HuaweiCloudAccount
+from adapters.codearts.sim_library import NativeLibrary
+from adapters.codearts.sim_library_seed import seed_library
 from adapters.simulation import ASGIApp, CannedResponse, Faults, Receive, Scope, Send, Simulator
 
 PID = "[0-9a-zA-Z]+"
@@ -69,6 +71,7 @@ class CodeArtsSimulator(HuaweiCloudAccount, Simulator):
         faults: Faults | None = None,
         cases: int | None = None,
         plans: int | None = None,
+        library_cases: int | None = None,
         token_lifetime: float = 24 * 3600,
         **_: Any,
     ) -> None:
@@ -94,6 +97,14 @@ class CodeArtsSimulator(HuaweiCloudAccount, Simulator):
         self._rng = rng
         if seed is not None or cases or plans:
             self._seed(rng, cases if cases is not None else 30, plans if plans is not None else 1)
+        # the project's own case library (v4 routes, adapters/codearts/sim_library.py); its own random
+        # stream, so the v1 seed above stays what it was for the same seed
+        lib_rng = random.Random(f"library-{seed}")
+        self.library = NativeLibrary(
+            project_id=self.project_id, user_id=self.user_id, user_name=self.iam_user, rng=lib_rng
+        )
+        if seed is not None or library_cases:
+            seed_library(self.library, lib_rng, library_cases if library_cases is not None else 24)
 
     # ---- contract ------------------------------------------------------------------------------------
     def server_error(self) -> CannedResponse:
@@ -175,6 +186,7 @@ class CodeArtsSimulator(HuaweiCloudAccount, Simulator):
         route("GET", "/v1/projects/{pid}/plans/(?P<plan>[^/]+)/journals", self._h_journals)
         route("GET", "/v1/projects/{pid}/environments", self._h_environments)
         route("POST", "/v1/projects/{pid}/repository/testsuites", self._h_testsuite)
+        self.library.add_routes(route)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":

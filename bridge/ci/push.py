@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.base import Adapter
-from adapters.registry import SYNCABLE_KINDS, create_adapter
+from adapters.registry import SYNCABLE_KINDS, create_adapter, settled_for_ids
 from bridge.ci.ids import IdScheme
 from bridge.ci.junit import OUTCOME_ORDER, JUnitTest, outcome_counts
 from bridge.ci.lookup import bridge_links, id_schemes
@@ -104,12 +104,14 @@ def _push(
     statuses: dict[str, Status],
     report: PushReport,
 ) -> None:
-    adapter = create_adapter(system_name, config.system(system_name))
+    links = bridge_links(config, system_name)
+    # a system whose mode depends on what the store links (CodeArts) is opened in the mode of its links
+    linked = sorted({i for by_id in links.values() for ids in by_id.values() for i in ids})[:5]
+    adapter = create_adapter(system_name, settled_for_ids(system_name, config.system(system_name), linked))
     with adapter:
         # an unknown or closed --plan-id is bad input: found out before anything is created
         given = _given_plan(adapter, options.plan_id) if options.plan_id else None
         cases = list(adapter.iter_case_refs())  # ids, automation keys and markers are all matching needs
-        links = bridge_links(config, system_name)
         outcome = match_tests(tests, cases, target=system_name, schemes=schemes, links=links, options=match_options)
         matches = list(outcome.matched)
         unmatched = outcome.unmatched

@@ -342,7 +342,7 @@ class Daemon:
         status = "aborted"
         try:
             try:
-                adapters = open_adapters(cfg, [job.left, job.right], job)
+                adapters = open_adapters(cfg, [job.left, job.right], job, store=self.store)
             except BridgeError as exc:
                 # no run row would exist for a system that cannot be reached: record one, it feeds back-off
                 run = self.store.start_run(job.name)

@@ -22,7 +22,8 @@ def server(sim: CodeArtsSimulator) -> Iterator[object]:
 
 
 def make_adapter(url: str, creds: dict[str, object], **extra: object) -> CodeArtsAdapter:
-    settings = CodeArtsSettings(url=url, max_retries=3, **{**creds, **extra})
+    # these tests are about the custom-service mode (the native library has tests of its own)
+    settings = CodeArtsSettings(url=url, max_retries=3, **{"mode": "custom-service", **creds, **extra})
     adapter = create_adapter("ca", settings)
     assert isinstance(adapter, CodeArtsAdapter)
     return adapter

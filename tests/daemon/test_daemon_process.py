@@ -18,7 +18,7 @@ BAD = {"name": "bad", "left": "ca", "right": "dead", "entities": ["folder", "cas
 
 def _systems_toml(systems: Any, dead_port: int) -> str:
     return (
-        systems.table("ca", "codearts")
+        systems.table("ca", "codearts", mode="custom-service")  # its seed: 6 cases of the bridge's service
         + systems.table("tr", "testrail")
         + f'[systems.dead]\nkind = "testrail"\nurl = "http://127.0.0.1:{dead_port}"\n'
         + 'user = "x@example.com"\napi_key = "dead-key-not-secret"\nproject = "Nope"\nmax_retries = 0\ntimeout = 2\n'
@@ -118,7 +118,7 @@ def test_failing_job_backs_off_while_others_run_and_observability(tmp_path: Path
 def test_sighup_reloads_and_a_bad_config_keeps_the_old_one(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
     with simulators({"ca": ("codearts", {"seed": 4, "cases": 3, "plans": 0}), "tr": ("testrail", {})}) as systems:
-        toml = systems.table("ca", "codearts") + systems.table("tr", "testrail")
+        toml = systems.table("ca", "codearts", mode="custom-service") + systems.table("tr", "testrail")
         slow_good = {**GOOD, "schedule": "30m"}
         cfg = write_config(tmp_path / "bridge.toml", store_url=f"sqlite:///{db}", systems=toml, jobs=[slow_good])
         good_text = cfg.read_text()
@@ -152,7 +152,7 @@ def test_sigterm_mid_run_then_restart_loses_and_duplicates_nothing(tmp_path: Pat
         "tr": ("testrail", {"faults": Faults(latency=0.06)}),
     }
     with simulators(spec) as systems:
-        toml = systems.table("ca", "codearts") + systems.table("tr", "testrail")
+        toml = systems.table("ca", "codearts", mode="custom-service") + systems.table("tr", "testrail")
         cfg = write_config(
             tmp_path / "bridge.toml", store_url=f"sqlite:///{db}", systems=toml, jobs=[{**GOOD, "schedule": "2s"}]
         )

@@ -26,12 +26,15 @@ class World:
     urls: dict[str, str]
     store_url: str
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    #: per-system settings added to the config (e.g. ``{"ca": {"mode": "custom-service"}}``)
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     _store: Store | None = None
 
     def config(self, **job_overrides: Any) -> Config:
         systems = {}
         for name, sim in self.sims.items():
             systems[name] = {"kind": KIND_OF[name], "url": self.urls[name], **sim.credentials(), "max_retries": 2}
+            systems[name].update(self.settings.get(name, {}))
             if name == "pt":
                 systems[name]["perftest_project_id"] = sim.perftest_project_id  # type: ignore[attr-defined]
         jobs = [{**j, **job_overrides} for j in self.jobs]
@@ -102,6 +105,7 @@ def world(
     names: tuple[str, ...] = ("tr", "ca", "tp"),
     seeds: dict[str, int | None] | None = None,
     jobs: list[dict[str, Any]] | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[World]:
     seeds = seeds or {}
     with ExitStack() as stack:
@@ -111,7 +115,7 @@ def world(
             sim = simulator_class(KIND_OF[name])(seed=seeds.get(name))
             server = stack.enter_context(sim.serve())
             sims[name], urls[name] = sim, server.url
-        w = World(sims, urls, f"sqlite:///{tmp_path}/store.db", jobs or [])
+        w = World(sims, urls, f"sqlite:///{tmp_path}/store.db", jobs or [], settings or {})
         try:
             yield w
         finally:

@@ -17,7 +17,7 @@ def write_config(w: World, path: Path, job: dict[str, str]) -> Path:
     lines = [f"[store]\nurl = {json.dumps(w.store_url)}\n"]
     for name, sim in w.sims.items():
         lines.append(f"[systems.{name}]\nkind = {json.dumps(KIND_OF[name])}\nurl = {json.dumps(w.urls[name])}")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in sim.credentials().items()]
+        lines += [f"{k} = {json.dumps(v)}" for k, v in {**sim.credentials(), **w.settings.get(name, {})}.items()]
     lines.append("[[jobs]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in job.items()))
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -13,6 +13,9 @@ from test_sync_rules import cases, edit, new_case, put
 from bridge.model import Status, Step
 
 JOB = {"name": "job", "left": "tp", "right": "ca"}
+#: these tests walk through CodeArts limits of the custom test service (25-character folder labels, 500-character
+#: steps, 24 labels): the native library does not have them
+CUSTOM = {"ca": {"mode": "custom-service"}}
 
 
 def snapshot(w: World) -> list[tuple[int | None, str, str | None, str | None]]:
@@ -57,7 +60,7 @@ def seed_every_kind(w: World) -> dict[str, str]:
 
 
 def test_ten_unchanged_syncs_leave_the_conflict_log_as_it_is(tmp_path: Path) -> None:
-    with world(tmp_path, names=("tp", "ca"), jobs=[JOB]) as w:
+    with world(tmp_path, names=("tp", "ca"), jobs=[JOB], settings=CUSTOM) as w:
         seed_every_kind(w)
         before = snapshot(w)
         for _ in range(10):
@@ -68,7 +71,7 @@ def test_ten_unchanged_syncs_leave_the_conflict_log_as_it_is(tmp_path: Path) -> 
 
 
 def test_every_kind_resolved_and_synced_stays_closed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with world(tmp_path, names=("tp", "ca"), jobs=[JOB]) as w:
+    with world(tmp_path, names=("tp", "ca"), jobs=[JOB], settings=CUSTOM) as w:
         ids = seed_every_kind(w)
         cfg = str(write_config(w, tmp_path / "bridge.toml", JOB))
 
@@ -117,7 +120,7 @@ def test_every_kind_resolved_and_synced_stays_closed(tmp_path: Path, capsys: pyt
 
 
 def test_an_entry_closes_by_itself_when_the_value_fits_again(tmp_path: Path) -> None:
-    with world(tmp_path, names=("tp", "ca"), jobs=[JOB]) as w:
+    with world(tmp_path, names=("tp", "ca"), jobs=[JOB], settings=CUSTOM) as w:
         tp_id = put(w, "tp", new_case("Shrinks"))
         w.sync()
         edit(w, "tp", tp_id, tags=[f"tag{i}" for i in range(30)])
@@ -136,7 +139,7 @@ def test_result_statuses_a_side_cannot_hold_are_accepted_or_replaced(
     from bridge.model import Plan, PlanRun, Result
 
     job = {"name": "job", "left": "tr", "right": "ca"}
-    with world(tmp_path, names=("tr", "ca"), jobs=[job]) as w:
+    with world(tmp_path, names=("tr", "ca"), jobs=[job], settings=CUSTOM) as w:
         ids = [put(w, "tr", new_case(f"Result case {i}", steps=1)) for i in range(2)]
         with w.adapter("tr") as a:
             plan = a.create_plan(Plan(name="Sprint", runs=[PlanRun(name="Sprint", case_ids=ids)]), marker="u-p")
@@ -166,7 +169,7 @@ def test_result_statuses_a_side_cannot_hold_are_accepted_or_replaced(
 
 
 def test_a_step_too_long_for_one_side_is_one_entry_named_by_its_path(tmp_path: Path) -> None:
-    with world(tmp_path, names=("tp", "ca"), jobs=[JOB]) as w:
+    with world(tmp_path, names=("tp", "ca"), jobs=[JOB], settings=CUSTOM) as w:
         case = new_case("Long step", steps=2)
         case.steps[1] = Step(action="x" * 600, expected="ok")
         put(w, "tp", case)

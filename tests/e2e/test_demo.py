@@ -33,6 +33,8 @@ def test_demo_syncs_three_simulators_and_walks_through_one_conflict(tmp_path: Pa
     flat = " ".join(out.split())
     assert "testplanit cannot hold" not in flat
     assert "testrail cannot hold" not in flat
+    # every case of every system reaches the other two (CodeArts' deep directories included)
+    assert "All three systems hold the same 56 cases now." in out
 
     store = Store(f"sqlite:///{tmp_path}/demo-store.db")
     try:
