@@ -10,9 +10,9 @@ the project's virtualenv::
 Each mutant replaces one exact snippet of one source file (it must occur exactly once, so a refactoring that
 moves the code makes the script fail loudly instead of testing nothing), runs the tests named for it, and
 restores the file. "killed" means those tests failed with the mutant in place; a mutant that survives is a
-guarantee no test holds. The files are patched in place because the tests start subprocesses (the CLI, the
-daemon) that import the installed (editable) tree; a backup beside the file restores it even after the
-script itself was killed (the next start restores any backup it finds first).
+guarantee no test holds. The mutants are applied to a copy of the tree in a temporary directory, never to
+the checkout; ``PYTHONPATH`` points at the copy, so the subprocesses the tests start (the CLI, the daemon)
+import the mutated code too (it comes before the editable install on ``sys.path``).
 
 The kill rate is printed at the end; the exit status is 0 only when every mutant was killed.
 """
@@ -24,12 +24,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BACKUP_SUFFIX = ".mutation-backup"
+IGNORED = shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.db", ".mypy_cache", ".ruff_cache", "*.egg-info")
 
 
 @dataclass(frozen=True)
@@ -255,19 +256,9 @@ MUTANTS: tuple[Mutant, ...] = (
 )
 
 
-def restore_leftovers() -> None:
-    """Put back any file a killed earlier run left mutated."""
-    for backup in ROOT.rglob(f"*{BACKUP_SUFFIX}"):
-        if ".venv" in backup.parts:
-            continue
-        original = backup.with_name(backup.name[: -len(BACKUP_SUFFIX)])
-        shutil.move(backup, original)
-        print(f"restored {original.relative_to(ROOT)} from a leftover backup", flush=True)
-
-
-def run_one(m: Mutant, timeout: float) -> tuple[str, float]:
-    path = ROOT / m.path
-    source = path.read_text(encoding="utf-8")
+def run_one(m: Mutant, tree: Path, timeout: float) -> tuple[str, float]:
+    path = tree / m.path
+    source = (ROOT / m.path).read_text(encoding="utf-8")
     found = source.count(m.old)
     if found != 1:
         return f"stale (snippet found {found} times)", 0.0
@@ -276,27 +267,23 @@ def run_one(m: Mutant, timeout: float) -> tuple[str, float]:
         compile(mutated, str(path), "exec")
     except SyntaxError as exc:
         return f"invalid ({exc})", 0.0
-    backup = path.with_name(path.name + BACKUP_SUFFIX)
-    shutil.copy2(path, backup)
     started = time.monotonic()
     try:
         path.write_text(mutated, encoding="utf-8")
-        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *m.tests]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tree)}
         try:
-            done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return "killed (timeout)", time.monotonic() - started
         if done.returncode == 0:
             return "SURVIVED", time.monotonic() - started
-        if done.returncode in (2, 3, 4):  # interrupted, internal error, usage error: not a verdict on the mutant
+        if done.returncode in (2, 3, 4, 5):  # interrupted, internal or usage error, no tests: no verdict
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-5:])
             return f"error (pytest exit {done.returncode}):\n{tail}", time.monotonic() - started
         return "killed", time.monotonic() - started
     finally:
-        shutil.move(backup, path)
-        for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
-            pyc.unlink(missing_ok=True)  # a stale compiled mutant must not outlive its source
+        path.write_text(source, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,18 +300,23 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown mutant(s): {', '.join(sorted(unknown))} (see --list)", file=sys.stderr)
         return 2
-    restore_leftovers()
     chosen = [m for m in MUTANTS if not args.names or m.name in args.names]
     killed = 0
-    for m in chosen:
-        verdict, seconds = run_one(m, args.timeout)
-        killed += verdict.startswith("killed")
-        print(f"{verdict.splitlines()[0]:10} {m.name:40} {seconds:6.1f}s  {m.guarantee}", flush=True)
-        if "\n" in verdict:
-            print(verdict.split("\n", 1)[1], flush=True)
+    with tempfile.TemporaryDirectory(prefix="tpb-mutants-") as tmp:
+        tree = Path(tmp) / "tree"
+        shutil.copytree(ROOT, tree, ignore=IGNORED)
+        for m in chosen:
+            killed += _report(m, *run_one(m, tree, args.timeout))
     rate = killed / len(chosen) if chosen else 1.0
     print(f"\nkilled {killed} of {len(chosen)} mutants ({rate:.0%})", flush=True)
     return 0 if killed == len(chosen) else 1
+
+
+def _report(m: Mutant, verdict: str, seconds: float) -> bool:
+    print(f"{verdict.splitlines()[0]:10} {m.name:42} {seconds:6.1f}s  {m.guarantee}", flush=True)
+    if "\n" in verdict:
+        print(verdict.split("\n", 1)[1], flush=True)
+    return verdict.startswith("killed")
 
 
 if __name__ == "__main__":
