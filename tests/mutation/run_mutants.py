@@ -71,8 +71,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "intent-not-adopted",
         "an open intent whose record landed is adopted by its marker",
         "bridge/sync/intents.py",
-        "    carriers = sorted((r for r in listed[target].values() if r.marker == intent.marker), key=_id_order)\n",
-        "    carriers = []\n",
+        "    if not carriers:\n        ctx.writer.resolve_intent(intent.id, \"abandoned\")\n",
+        "    if True:\n        ctx.writer.resolve_intent(intent.id, \"abandoned\")\n",
         (CRASH_POINTS,),
     ),
     Mutant(
