@@ -156,7 +156,10 @@ MUTANTS: tuple[Mutant, ...] = (
         "mappings/store.py",
         "            except IntegrityError:\n                s.rollback()\n                return False\n",
         "            except IntegrityError:\n                s.rollback()\n                return True\n",
-        ("tests/daemon/test_multi_instance_pg.py::test_three_instances_run_each_firing_once_and_survive_a_crash",),
+        (
+            "tests/daemon/test_firing_claim.py",
+            "tests/daemon/test_multi_instance_pg.py::test_three_instances_run_each_firing_once_and_survive_a_crash",
+        ),
     ),
     Mutant(
         "advisory-lock-removed",
