@@ -197,6 +197,23 @@ MUTANTS: tuple[Mutant, ...] = (
         "from adapters.codearts import signer  # noqa: F401\nfrom adapters.simulation import CannedResponse, Faults\n",
         ("tests/foundation/test_simulator_independence.py",),
     ),
+    # ------------------------------------------------------------------------------ pacing, back-off
+    Mutant(
+        "pacer-not-pushed-back",
+        "a throttling answer holds back every later request, not only its own retry",
+        "bridge/http.py",
+        "                self.pacer.push_back(min(wait, self.settings.max_retry_after))\n",
+        "                pass\n",
+        ("tests/foundation/test_http.py",),
+    ),
+    Mutant(
+        "retry-after-ignored",
+        "a Retry-After is waited out",
+        "bridge/http.py",
+        "            return min(exc.retry_after, self.settings.max_retry_after)\n",
+        "            return 0.0\n",
+        ("tests/foundation/test_http.py",),
+    ),
     # ------------------------------------------------------------------------------ merge decisions
     Mutant(
         "merge-both-changed-not-a-conflict",
