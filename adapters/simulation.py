@@ -58,8 +58,9 @@ class Faults:
     #: record ids (as strings) left out of every listing answer, while a direct read of one still finds it
     #: (what a skipped page or a filtered record looks like to a client)
     unlisted: set[str] = field(default_factory=set)
-    #: only answers of requests whose path or query contains this (e.g. ``get_cases``); empty: every listing
-    unlisted_where: str = ""
+    #: ``unlisted`` and ``listing_latency`` apply to the listings of requests whose path or query contains
+    #: this (e.g. ``get_cases``); empty: every listing
+    listing_where: str = ""
     #: the next N writes are applied, then answered with ``lost_answer`` instead of their real answer
     lose_next_writes: int = 0
     lost_answer: str = "drop"  # "drop" (connection closed mid-answer) or "error" (a 5xx)
@@ -269,9 +270,9 @@ async def _listing(app: ASGIApp, scope: Scope, receive: Receive, send: Send, fau
     except ValueError:
         body = None
     lists = _is_listing(body)
-    if lists:
-        where = faults.unlisted_where
-        if faults.unlisted and (not where or where in scope["path"] or where in query):
+    where = faults.listing_where
+    if lists and (not where or where in scope["path"] or where in query):
+        if faults.unlisted:
             for items in lists:
                 items[:] = [i for i in items if str(i["id"]) not in faults.unlisted]
             raw = json.dumps(body).encode()

@@ -26,12 +26,15 @@ class World:
     urls: dict[str, str]
     store_url: str
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    #: per system, config keys added to its table (``{"tr": {"timeout": 0.5}}``)
+    system_extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     _store: Store | None = None
 
     def config(self, **job_overrides: Any) -> Config:
         systems = {}
         for name, sim in self.sims.items():
             systems[name] = {"kind": KIND_OF[name], "url": self.urls[name], **sim.credentials(), "max_retries": 2}
+            systems[name].update(self.system_extra.get(name, {}))
             if name == "pt":
                 systems[name]["perftest_project_id"] = sim.perftest_project_id  # type: ignore[attr-defined]
         jobs = [{**j, **job_overrides} for j in self.jobs]

@@ -43,7 +43,7 @@ def test_a_record_a_listing_leaves_out_is_looked_up_and_kept(pair, hidden_on):
     system = left if hidden_on == "left" else right
     faults = w.sims[system].faults
     hidden = link.left_id if hidden_on == "left" else link.right_id
-    faults.unlisted, faults.unlisted_where = {hidden}, CASE_LISTING[system]
+    faults.unlisted, faults.listing_where = {hidden}, CASE_LISTING[system]
     assert "Left out" not in cases(w, system)  # the fault is real: the listing lacks it
     report = w.sync(deletions="propagate")
     assert report.status == "ok", report.errors
@@ -134,3 +134,28 @@ def test_a_create_whose_answer_is_lost_is_not_made_twice(pair, lost):
     assert sorted(cases(w, right)) == sorted(cases(w, left)) == ["First", "Second"]
     assert len([lk for lk in w.store.links("job", "case") if lk.state == "active"]) == 2
     assert w.store.open_intents("job") == []
+
+
+# ------------------------------------------------------------------------------------------ slow pages
+def test_a_listing_too_slow_to_read_deletes_nothing(tmp_path):
+    """A page that does not come within the timeout fails the read (after its retries); the run must not take
+    the records it could not read for deleted ones."""
+    left, right = "tr", "tp"
+    with world(tmp_path, names=(left, right), jobs=[{"name": "job", "left": left, "right": right}]) as w:
+        for i in range(3):
+            put(w, left, new_case(f"Slow {i}"))
+        w.sync()
+        faults = w.sims[left].faults
+        faults.listing_latency, faults.listing_where = 1.5, CASE_LISTING[left]
+        w.system_extra[left] = {"timeout": 0.5}
+        report = w.sync(deletions="propagate", plan_first=False)
+        assert report.status != "ok" and report.errors
+        assert any("get_cases" in e or "did not answer" in e or "timed out" in e.lower() for e in report.errors), (
+            report.errors
+        )
+        faults.listing_latency = 0.0
+        assert sorted(cases(w, right)) == [f"Slow {i}" for i in range(3)]
+        assert len([lk for lk in w.store.links("job", "case") if lk.state == "active"]) == 3
+        assert deleted_entries(w) == []
+        assert w.sync(deletions="propagate").status == "ok"
+        assert sorted(cases(w, right)) == [f"Slow {i}" for i in range(3)]
