@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from e2e_harness import World, world
-from test_sync_rules import PAIRS, cases, new_case, put
+from test_sync_rules import PAIRS, cases, edit, new_case, put, writes
 
-from bridge.model import Plan, PlanRun
+from bridge.model import Plan, PlanRun, Priority
 
 #: the request each system lists its cases / plans with (the adapters' own paging reads)
 CASE_LISTING = {"tr": "get_cases", "ca": "testcases/batch-query", "tp": "repositoryCases/findMany"}
@@ -159,3 +159,25 @@ def test_a_listing_too_slow_to_read_deletes_nothing(tmp_path):
         assert deleted_entries(w) == []
         assert w.sync(deletions="propagate").status == "ok"
         assert sorted(cases(w, right)) == [f"Slow {i}" for i in range(3)]
+
+
+# ----------------------------------------------------------------------------------------------- echoes
+@pytest.mark.parametrize("pair", [("ca", "tr"), ("tr", "ca")], ids="-".join)
+def test_an_update_the_target_stores_differently_does_not_echo_back(tmp_path, pair):
+    """CodeArts has a "lowest" priority, TestRail does not (it stores "low"): after the update, the side that
+    stored it differently is not seen as changed, so nothing is written back, either way round."""
+    left, right = pair
+    lossless, lossy = ("ca", "tr")
+    with world(tmp_path, names=pair, jobs=[{"name": "job", "left": left, "right": right}]) as w:
+        cid = put(w, lossless, new_case("Echo"))
+        w.sync()
+        edit(w, lossless, cid, priority=Priority.LOWEST)
+        w.sync()
+        assert (
+            cases(w, lossy)["Echo"].priority == Priority.LOW and cases(w, lossless)["Echo"].priority == Priority.LOWEST
+        )
+        before = {s: writes(w, s) for s in pair}
+        report = w.sync()
+        assert report.status == "ok", report.errors
+        assert {s: writes(w, s) for s in pair} == before and report.total("updated") == 0
+        assert cases(w, lossless)["Echo"].priority == Priority.LOWEST

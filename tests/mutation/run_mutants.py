@@ -271,7 +271,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/pairs.py",
         "            if name in now_r:\n                rh[name] = now_r[name]\n",
         "            if name in now_r:\n                pass\n",
-        (SYNC_RULES, "tests/e2e/test_scenario.py"),
+        (GUARANTEES + "::test_an_update_the_target_stores_differently_does_not_echo_back", SYNC_RULES),
     ),
 )
 
