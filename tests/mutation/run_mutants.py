@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,12 @@ class Mutant:
 SYNC_RULES = "tests/e2e/test_sync_rules.py"
 GUARANTEES = "tests/e2e/test_guarantees.py"
 CRASH_POINTS = "tests/e2e/test_crash_points.py"
+LOOKUP = GUARANTEES + "::test_a_record_a_listing_leaves_out_is_looked_up_and_kept"
+GUARD = (
+    GUARANTEES + "::test_mass_deletion_guard_boundaries_for_cases",
+    GUARANTEES + "::test_mass_deletion_guard_covers_plans",
+)
+LOST_ANSWER = GUARANTEES + "::test_a_create_whose_answer_is_lost_is_not_made_twice"
 
 MUTANTS: tuple[Mutant, ...] = (
     # ------------------------------------------------------------------------------------ write intents
@@ -71,8 +78,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "intent-not-adopted",
         "an open intent whose record landed is adopted by its marker",
         "bridge/sync/intents.py",
-        "    if not carriers:\n        ctx.writer.resolve_intent(intent.id, \"abandoned\")\n",
-        "    if True:\n        ctx.writer.resolve_intent(intent.id, \"abandoned\")\n",
+        '    if not carriers:\n        ctx.writer.resolve_intent(intent.id, "abandoned")\n',
+        '    if True:\n        ctx.writer.resolve_intent(intent.id, "abandoned")\n',
         (CRASH_POINTS,),
     ),
     Mutant(
@@ -81,7 +88,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/writes.py",
         '                if not exc.maybe_applied:\n                    self.resolve_intent(intent.id, "failed")\n',
         '                self.resolve_intent(intent.id, "failed")\n',
-        (GUARANTEES,),
+        (LOST_ANSWER,),
     ),
     # --------------------------------------------------------------------------------- deletion lookup
     Mutant(
@@ -90,7 +97,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/pairs.py",
         "            left = self.kind.get(self.ctx.left, link.left_id)\n",
         "            left = None\n",
-        (GUARANTEES,),
+        (LOOKUP,),
     ),
     Mutant(
         "deletion-lookup-right-removed",
@@ -98,7 +105,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/pairs.py",
         "            right = self.kind.get(self.ctx.right, link.right_id)\n",
         "            right = None\n",
-        (GUARANTEES,),
+        (LOOKUP,),
     ),
     # --------------------------------------------------------------------------------- mass deletion
     Mutant(
@@ -107,7 +114,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/pairs.py",
         "MASS_DELETE_MIN = 3\n",
         "MASS_DELETE_MIN = 4\n",
-        (GUARANTEES,),
+        GUARD,
     ),
     Mutant(
         "guard-min-2",
@@ -115,7 +122,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/pairs.py",
         "MASS_DELETE_MIN = 3\n",
         "MASS_DELETE_MIN = 2\n",
-        (GUARANTEES,),
+        GUARD,
     ),
     Mutant(
         "guard-default-0.75",
@@ -123,7 +130,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/config.py",
         "    mass_delete_threshold: float = Field(0.25, ge=0, le=1)\n",
         "    mass_delete_threshold: float = Field(0.75, ge=0, le=1)\n",
-        (GUARANTEES,),
+        GUARD,
     ),
     Mutant(
         "guard-threshold-inclusive",
@@ -131,7 +138,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/pairs.py",
         "        if vanished >= MASS_DELETE_MIN and share > ctx.job.mass_delete_threshold:\n",
         "        if vanished >= MASS_DELETE_MIN and share >= ctx.job.mass_delete_threshold:\n",
-        (GUARANTEES,),
+        GUARD,
     ),
     Mutant(
         "plan-guard-removed",
@@ -139,7 +146,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/plans.py",
         "        guard_mass_deletion(ctx, entity, active, listed)\n",
         "        pass\n",
-        (GUARANTEES,),
+        GUARD,
     ),
     Mutant(
         "case-guard-removed",
@@ -147,7 +154,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "bridge/sync/cases.py",
         "        guard_mass_deletion(ctx, entity, active, present)\n",
         "        pass\n",
-        (GUARANTEES,),
+        GUARD,
     ),
     # ---------------------------------------------------------------------------- daemon, run lock
     Mutant(
@@ -301,7 +308,8 @@ def run_one(m: Mutant, tree: Path, timeout: float) -> tuple[str, float]:
         if done.returncode in (2, 3, 4, 5):  # interrupted, internal or usage error, no tests: no verdict
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-5:])
             return f"error (pytest exit {done.returncode}):\n{tail}", time.monotonic() - started
-        return "killed", time.monotonic() - started
+        failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+        return "killed" + (f" by {failed[0].split()[1]}" if failed else ""), time.monotonic() - started
     finally:
         path.write_text(source, encoding="utf-8")
 
@@ -321,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown mutant(s): {', '.join(sorted(unknown))} (see --list)", file=sys.stderr)
         return 2
     chosen = [m for m in MUTANTS if not args.names or m.name in args.names]
+    # a SIGTERM unwinds like Ctrl-C: the running tests are killed and the temporary tree removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     killed = 0
     with tempfile.TemporaryDirectory(prefix="tpb-mutants-") as tmp:
         tree = Path(tmp) / "tree"
@@ -333,7 +343,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(m: Mutant, verdict: str, seconds: float) -> bool:
-    print(f"{verdict.splitlines()[0]:10} {m.name:42} {seconds:6.1f}s  {m.guarantee}", flush=True)
+    first, _, by = verdict.splitlines()[0].partition(" by ")
+    print(f"{first:10} {m.name:42} {seconds:6.1f}s  {m.guarantee}", flush=True)
+    if by:
+        print(f"{'':10} (first failing test: {by})", flush=True)
     if "\n" in verdict:
         print(verdict.split("\n", 1)[1], flush=True)
     return verdict.startswith("killed")
