@@ -175,7 +175,7 @@ MUTANTS: tuple[Mutant, ...] = (
         '            call = "pg_advisory_lock(:k)" if wait else "pg_try_advisory_lock(:k)"'
         "  # the first waits, returns void\n",
         '            call = "true"\n',
-        ("tests/store/test_store_postgres.py", "tests/daemon/test_multi_instance_pg.py"),
+        ("tests/daemon/test_multi_instance_pg.py::test_three_instances_run_each_firing_once_and_survive_a_crash",),
     ),
     # ----------------------------------------------------------------------- independent simulators
     Mutant(
