@@ -4,7 +4,10 @@ Each system's simulator (``adapters/<kind>/simulator.py``) is an ASGI app with i
 like the real service. This module wraps it with what they all need:
 
 - :class:`Faults`: latency, a requests-per-minute limit answered the way the system throttles, a share of
-  5xx answers and of dropped connections, all adjustable while running (tests flip them on and off);
+  5xx answers and of dropped connections, all adjustable while running (tests flip them on and off); and
+  the faults the bridge's guarantees exist for: listings that leave out records that exist (a skipped page,
+  a permission filter, eventual consistency), writes that are applied and then answered with a 500 or a
+  dropped connection, and slow listing pages;
 - :class:`RequestLog`: every request seen (method, path, query, status), with counters;
 - :class:`LoopbackServer`: serves the app with uvicorn on 127.0.0.1 in a background thread (tests,
   benchmarks, the demo), and :func:`serve_forever` for ``testplan-bridge simulate``.
@@ -52,6 +55,16 @@ class Faults:
     fail_next: int = 0  # the next N requests get a 5xx (a burst), then normal service
     fail_next_writes: int = 0  # the next N POST/PUT/PATCH/DELETE requests get a 5xx (reads are served)
     throttle_next: int = 0  # the next N requests are throttled, then normal service
+    #: record ids (as strings) left out of every listing answer, while a direct read of one still finds it
+    #: (what a skipped page or a filtered record looks like to a client)
+    unlisted: set[str] = field(default_factory=set)
+    #: ``unlisted`` and ``listing_latency`` apply to the listings of requests whose path or query contains
+    #: this (e.g. ``get_cases``); empty: every listing
+    listing_where: str = ""
+    #: the next N writes are applied, then answered with ``lost_answer`` instead of their real answer
+    lose_next_writes: int = 0
+    lost_answer: str = "drop"  # "drop" (connection closed mid-answer) or "error" (a 5xx)
+    listing_latency: float = 0.0  # seconds added to every listing answer (a slow page)
     seed: int = 0
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)  # the rate window's clock
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -84,6 +97,14 @@ class Faults:
             if self.drop_rate and self._rng.random() < self.drop_rate:
                 return "drop"
         return None
+
+    def take_lost_write(self, method: str) -> bool:
+        """Whether this write is to be applied and its answer lost (counts one of ``lose_next_writes``)."""
+        with self._lock:
+            if self.lose_next_writes > 0 and method in ("POST", "PUT", "PATCH", "DELETE"):
+                self.lose_next_writes -= 1
+                return True
+        return False
 
     def retry_after_now(self) -> int | None:
         """The Retry-After a throttling answer carries now, in whole seconds (None: no header).
@@ -195,12 +216,72 @@ def with_faults_and_log(
                 await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
                 await send({"type": "http.response.body", "body": b"{", "more_body": True})
                 raise _Dropped()
+            elif faults.take_lost_write(scope["method"]) and not _is_read(scope):
+                # the write is applied; its answer never reaches the client
+                await app(scope, receive, _discard)
+                if faults.lost_answer == "error":
+                    await _send_canned(logging_send, server_error())
+                else:
+                    record(-1)
+                    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+                    await send({"type": "http.response.body", "body": b"{", "more_body": True})
+                    raise _Dropped()
+            elif _is_read(scope) and (faults.unlisted or faults.listing_latency):
+                await _listing(app, scope, receive, logging_send, faults, query)
             else:
                 await app(scope, receive, logging_send)
         finally:
             record(status_seen["status"])
 
     return wrapped
+
+
+def _is_read(scope: Scope) -> bool:
+    """GETs, and the POSTs some systems read lists with (CodeArts' ``.../batch-query``)."""
+    return scope["method"] == "GET" or (scope["method"] == "POST" and scope["path"].endswith("batch-query"))
+
+
+async def _discard(message: dict[str, Any]) -> None:
+    return None
+
+
+def _is_listing(body: Any) -> list[list[Any]]:
+    """The lists of records in an answer: the answer itself, or a list under one of its top-level keys
+    (``{"cases": [...]}``, ``{"values": [...]}``, ``{"data": [...]}``). A single record is no listing."""
+    candidates = [body] if isinstance(body, list) else list(body.values()) if isinstance(body, dict) else []
+    return [c for c in candidates if isinstance(c, list) and c and all(isinstance(i, dict) and "id" in i for i in c)]
+
+
+async def _listing(app: ASGIApp, scope: Scope, receive: Receive, send: Send, faults: Faults, query: str) -> None:
+    """Serve a read; when its answer is a listing, leave out the unlisted records and add the listing delay."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def keep(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        else:
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, keep)
+    raw = b"".join(chunks)
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    lists = _is_listing(body)
+    where = faults.listing_where
+    if lists and (not where or where in scope["path"] or where in query):
+        if faults.unlisted:
+            for items in lists:
+                items[:] = [i for i in items if str(i["id"]) not in faults.unlisted]
+            raw = json.dumps(body).encode()
+        if faults.listing_latency:
+            await asyncio.sleep(faults.listing_latency)
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(raw)).encode()))
+    await send({"type": "http.response.start", "status": start.get("status", 200), "headers": headers})
+    await send({"type": "http.response.body", "body": raw})
 
 
 async def _send_canned(send: Send, canned: CannedResponse) -> None:

@@ -159,9 +159,16 @@ STATS = RequestStats()
 class Pacer:
     """Spaces requests evenly so that no more than ``per_minute`` start in any minute."""
 
-    def __init__(self, per_minute: float | None, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 60.0 / per_minute if per_minute else 0.0
         self._clock = clock
+        self._sleep = sleep
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -175,7 +182,7 @@ class Pacer:
             self._next = start + self.interval
         wait = start - now
         if wait > 0:
-            time.sleep(wait)
+            self._sleep(wait)
         return max(wait, 0.0)
 
     def push_back(self, seconds: float) -> None:
@@ -237,7 +244,9 @@ class HttpClient:
         stats: RequestStats = STATS,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``sleep`` and ``clock`` serve every wait (back-off, Retry-After, pacing): tests pass a fake pair."""
         self.system = system
         # counters per configured system: two TestRail servers in one config are two lines in /metrics
         self.label = settings.label or system
@@ -246,8 +255,9 @@ class HttpClient:
         self.error_for = error_for
         self.is_throttled = is_throttled
         self.stats = stats
-        self.pacer = Pacer(settings.requests_per_minute)
+        self.pacer = Pacer(settings.requests_per_minute, clock=clock, sleep=sleep)
         self._sleep = sleep
+        self._clock = clock
         if not settings.verify_tls:
             log.warning(
                 "TLS certificate verification is OFF for this system; use only against a test server",
@@ -331,7 +341,7 @@ class HttpClient:
             method, url, params=params, json=json, content=content, data=data, files=files, headers=headers
         )
         route = self.route_of(request)
-        began = time.monotonic()
+        began = self._clock()
         failures: list[BaseException] = []
 
         def attempt() -> httpx.Response:
@@ -344,7 +354,7 @@ class HttpClient:
         def stop(_state: RetryCallState) -> bool:
             if isinstance(failures[-1], RateLimited):
                 # throttling is bounded by time: the server did not process the request, waiting is safe
-                return time.monotonic() - began >= self.settings.max_throttle_wait
+                return self._clock() - began >= self.settings.max_throttle_wait
             return sum(not isinstance(e, RateLimited) for e in failures) > self.settings.max_retries
 
         retrying = Retrying(

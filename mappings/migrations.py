@@ -94,12 +94,17 @@ def _v5_conflict_lifecycle(conn: Connection) -> None:
     )
 
 
+def _v6_run_firing(conn: Connection) -> None:
+    _add_missing_columns(conn, Run.__table__)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "links, conflicts, runs, intents, result copies", _v1_initial),
     (2, "daemon firings (one run per scheduled firing across instances)", _v2_firings),
     (3, "read marks (incremental reads)", _v3_read_marks),
     (4, "run heartbeats (runs of a dead process are marked aborted)", _v4_run_heartbeat),
     (5, "one conflict entry per record, field and kind; notes apart", _v5_conflict_lifecycle),
+    (6, "each run names the daemon firing it carries out", _v6_run_firing),
 ]
 LATEST = MIGRATIONS[-1][0]
 

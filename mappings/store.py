@@ -237,9 +237,9 @@ class Store(ConflictRecords):
                 s.commit()
 
     # ------------------------------------------------------------------------------------------- runs
-    def start_run(self, job: str, *, kind: str = "sync", dry_run: bool = False) -> Run:
+    def start_run(self, job: str, *, kind: str = "sync", dry_run: bool = False, firing_id: int | None = None) -> Run:
         with self.session() as s:
-            run = Run(job=job, kind=kind, dry_run=dry_run, instance=instance_name())
+            run = Run(job=job, kind=kind, dry_run=dry_run, instance=instance_name(), firing_id=firing_id)
             run.heartbeat_at = run.started_at
             s.add(run)
             s.commit()
@@ -376,6 +376,12 @@ class Store(ConflictRecords):
             except IntegrityError:
                 s.rollback()
                 return False
+
+    def firing_id(self, job: str, scheduled_for: datetime) -> int | None:
+        """The id of the claimed firing of ``job`` at ``scheduled_for`` (the key the claim made unique)."""
+        with self.session() as s:
+            q = select(Firing.id).where(col(Firing.job) == job, col(Firing.scheduled_for) == scheduled_for)
+            return s.exec(q).first()
 
     def record_firing_run(self, job: str, scheduled_for: datetime, run_id: int | None) -> None:
         """Tie a claimed firing to the run it produced (ops can then go from a firing to its outcome)."""

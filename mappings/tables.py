@@ -152,6 +152,8 @@ class Run(SQLModel, table=True):
     #: last sign of life of a run in progress (schema version 4): a run left "running" by a process that died
     #: is marked aborted by the next run of the job, as last seen at this time
     heartbeat_at: datetime | None = None
+    #: the daemon firing (``tpb_firing.id``) this run carries out (schema version 6); None outside the daemon
+    firing_id: int | None = None
 
 
 class Intent(SQLModel, table=True):

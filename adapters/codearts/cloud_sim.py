@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from adapters.codearts import signer
 from adapters.simulation import CannedResponse, Faults
+from adapters.simulation_apig import GatewayRefusal, check_signature
 
 #: (status, JSON body, extra headers)
 Answer = tuple[int, Any, dict[str, str]]
@@ -105,7 +105,7 @@ class HuaweiCloudAccount:
         if "authorization" not in headers:
             return 401, "APIG.1002", "Incorrect authentication information: no token or signature."
         try:
-            signer.verify(lambda ak: self.sk if ak == self.ak else None, method, raw_path, raw_query, headers, body)
-        except signer.SignatureError as exc:
+            check_signature(lambda ak: self.sk if ak == self.ak else None, method, raw_path, raw_query, headers, body)
+        except GatewayRefusal as exc:
             return 401, "APIG.0301", f"Incorrect IAM authentication information: {exc}"
         return None

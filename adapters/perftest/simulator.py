@@ -1,7 +1,8 @@
 """An in-process CodeArts PerfTest (cpts) for tests and the demo: the task calls the bridge uses.
 
-Auth is checked as the API gateway does: an ``SDK-HMAC-SHA256`` signature verified with the shared
-:func:`adapters.codearts.signer.verify`, or an IAM token issued by ``POST /v3/auth/tokens`` on the same app.
+Auth is checked as the API gateway does: an ``SDK-HMAC-SHA256`` signature verified with the simulators'
+:func:`adapters.simulation_apig.check_signature` (the gateway's reading, not the client's signer), or an IAM
+token issued by ``POST /v3/auth/tokens`` on the same app.
 Routes (see :mod:`adapters.perftest.client`): create/update/delete task (v3), list a project's tasks, show a
 task, start it. A started task is ``waiting`` (9) on the first look, ``running`` (0) until it has been
 looked at ``polls_to_finish`` times, then ``ended`` (2); ``never_finish`` keeps it running.

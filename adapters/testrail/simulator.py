@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.simulation import ASGIApp, Faults, Simulator
 from adapters.testrail.simlabels import LabelError, Labels
-from adapters.testrail.timespan import format_timespan, parse_timespan
+from adapters.simulation_timespan import span_seconds, span_text
 
 MAX_LIMIT = 250
 BASE_TIME = 1_700_000_000  # seeded records are created around this time (deterministic)
@@ -304,7 +304,7 @@ class TestRailSimulator(Simulator):
                     "type_id": rng.choice([1, 3, 6, 9, 11]),
                     "priority_id": rng.randint(1, 4),
                     "refs": f"REQ-{100 + i % 12}" if i % 4 == 0 else None,
-                    "estimate": format_timespan(rng.choice([30, 65, 300, 0])),
+                    "estimate": span_text(rng.choice([30, 65, 300, 0])),
                     **fields,
                 },
                 created=BASE_TIME + 100 + i,
@@ -387,7 +387,7 @@ class TestRailSimulator(Simulator):
                 case[key] = body[key]
         if "estimate" in body:
             try:
-                case["estimate"] = format_timespan(parse_timespan(body["estimate"]))
+                case["estimate"] = span_text(span_seconds(str(body["estimate"] or "")))
             except ValueError:
                 raise bad("Field :estimate is not in a valid time span format.") from None
         for name in self._custom_names():
@@ -477,7 +477,7 @@ class TestRailSimulator(Simulator):
         elapsed = body.get("elapsed")
         if elapsed not in (None, ""):
             try:
-                elapsed = format_timespan(parse_timespan(str(elapsed)))
+                elapsed = span_text(span_seconds(str(elapsed)))
             except ValueError:
                 raise bad("Field :elapsed is not in a valid time span format.") from None
         rid = self.next_id("result")
@@ -1358,7 +1358,7 @@ class TestRailSimulator(Simulator):
                 raise bad(f"Field :results[{n}].status_id is not a valid status.")
             if item.get("elapsed") not in (None, ""):
                 try:
-                    parse_timespan(str(item["elapsed"]))
+                    span_seconds(str(item["elapsed"]))
                 except ValueError:
                     raise bad(f"Field :results[{n}].elapsed is not in a valid time span format.") from None
             targets.append(test)

@@ -307,7 +307,7 @@ class Daemon:
                         self.metrics.skip(name, "claimed-elsewhere")
                         log.debug("firing claimed by another instance", extra=where)
                         return
-                    self._run(cfg, job, key)
+                    self._run(cfg, job, key, self.store.firing_id(name, key))
             except JobBusy as exc:
                 self.metrics.skip(name, "busy-elsewhere")
                 log.info("firing skipped: the job is running elsewhere", extra={**where, "detail": exc.message})
@@ -334,7 +334,7 @@ class Daemon:
         )
         return False
 
-    def _run(self, cfg: Config, job: Job, key: datetime) -> None:
+    def _run(self, cfg: Config, job: Job, key: datetime, firing_id: int | None) -> None:
         flight = InFlight(job.name, key)
         with self._lock:
             self._inflight[job.name] = flight
@@ -345,7 +345,7 @@ class Daemon:
                 adapters = open_adapters(cfg, [job.left, job.right], job, store=self.store)
             except BridgeError as exc:
                 # no run row would exist for a system that cannot be reached: record one, it feeds back-off
-                run = self.store.start_run(job.name)
+                run = self.store.start_run(job.name, firing_id=firing_id)
                 self.store.finish_run(run, status="failed", counts={}, errors=[str(exc)])
                 self.store.record_firing_run(job.name, key, run.id)
                 status = "failed"
@@ -370,6 +370,7 @@ class Daemon:
                     workers=self.workers,
                     progress=self._progress,
                     open_plan_tasks=plan_tasks_opener(cfg),
+                    firing_id=firing_id,
                 )
                 flight.runner = runner
                 log.info("run started", extra={"job": job.name, "scheduled_for": key.isoformat()})

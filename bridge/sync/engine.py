@@ -50,8 +50,10 @@ class JobRunner:
         kind: str = "sync",
         open_plan_tasks: PlanTasksOpener | None = None,
         overwrite: bool = False,
+        firing_id: int | None = None,
     ) -> None:
         self.job = job
+        self.firing_id = firing_id  # the daemon firing this run carries out (recorded on the run)
         self.store = store
         self.dry_run = dry_run
         # a dry run is the run against a scratch copy of the job's store, with the remote writes left out
@@ -85,7 +87,7 @@ class JobRunner:
                     )
 
     def run(self) -> SyncReport:
-        run = None if self.dry_run else self.store.start_run(self.job.name, kind=self.kind)
+        run = None if self.dry_run else self.store.start_run(self.job.name, kind=self.kind, firing_id=self.firing_id)
         self.report.run_id = run.id if run else None
         status = "ok"
         try:

@@ -18,6 +18,7 @@ from bridge.model import Result
 from bridge.sync.conflicts import pair_subject
 from bridge.sync.context import RunContext, jsonable, other
 from bridge.sync.entities import EntityKind
+from bridge.sync.faultpoints import reached
 from bridge.sync.markers import marker_for
 from bridge.sync.merge import Side, hashes
 from bridge.sync.report import FieldChange, PlannedAction
@@ -83,6 +84,7 @@ class Writer:
         if ctx.dry_run:
             ctx.report.count(ctx.name(target), entity, "updated")
             return new
+        reached(f"{entity}.update.before")
         try:
             stored = kind.update(adapter, native_id, fitted)
         except CannotRepresent as exc:
@@ -92,6 +94,7 @@ class Writer:
             ctx.report.error(f"updating {entity} {native_id} on {ctx.name(target)}: {exc}")
             ctx.report.count(ctx.name(target), entity, "errors")
             return None
+        reached(f"{entity}.update.after")
         ctx.report.count(ctx.name(target), entity, "updated")
         return kind.view(stored, target)
 
@@ -128,6 +131,7 @@ class Writer:
         if ctx.dry_run:
             created = ctx.simulate_create(target, entity, fitted, marker)
         else:
+            reached(f"{entity}.create.before")
             try:
                 created = kind.restore(adapter, restore_id, fitted, marker) if restore_id is not None else None
                 if created is None:
@@ -148,6 +152,7 @@ class Writer:
                 ctx.report.error(f"creating {entity} {ref} on {ctx.name(target)}: {exc}")
                 ctx.report.count(ctx.name(target), entity, "errors")
                 return
+            reached(f"{entity}.create.after")
         sview = kind.view(record, source)
         tview = kind.view(created, target)
         left_id, right_id = (str(record.id), str(created.id)) if source == "left" else (str(created.id), str(record.id))
@@ -182,12 +187,14 @@ class Writer:
         if ctx.dry_run or ctx.is_simulated(side, kind.entity, native_id):
             ctx.report.count(ctx.name(side), kind.entity, "deleted")
             return True
+        reached(f"{kind.entity}.delete.before")
         try:
             kind.delete(ctx.side(side), native_id)
         except RemoteError as exc:
             ctx.report.error(f"deleting {kind.entity} {native_id} on {ctx.name(side)}: {exc}")
             ctx.report.count(ctx.name(side), kind.entity, "errors")
             return False
+        reached(f"{kind.entity}.delete.after")
         ctx.report.count(ctx.name(side), kind.entity, "deleted")
         return True
 
@@ -226,6 +233,7 @@ class Writer:
         if ctx.dry_run:
             stored = [ctx.simulate_create(target, "result", c, c.marker) for _, c in outgoing]
         else:
+            reached("result.post.before")
             try:
                 stored = ctx.side(target).add_results([c for _, c in outgoing])
             except CannotRepresent as exc:  # refused before anything was sent
@@ -240,6 +248,7 @@ class Writer:
                 ctx.report.error(f"posting results to {name}: {exc}")
                 ctx.report.count(name, "result", "errors")
                 return
+            reached("result.post.after")
         rows = [
             ResultCopy(
                 job=ctx.job.name,
@@ -252,13 +261,21 @@ class Writer:
             for (src, copy), st in zip(outgoing, stored, strict=False)
         ]
         ctx.store.record_result_copies(rows)
+        if not ctx.dry_run:
+            reached("result.record.after")
         self.resolve_intent(intent.id, f"created:{len(rows)}")
         ctx.report.count(name, "result", "created", len(rows))
 
     # -------------------------------------------------------------------------------------- store
     # (a dry run's store is a scratch copy: these are the same calls in both)
     def save_link(self, link: Link, *, resolve_intent: int | None = None, outcome: str | None = None) -> Link:
-        return self.ctx.store.save_link(link, resolve_intent=resolve_intent, outcome=outcome)
+        dry = self.ctx.dry_run
+        if not dry:
+            reached(f"{link.entity}.link.before")
+        saved = self.ctx.store.save_link(link, resolve_intent=resolve_intent, outcome=outcome)
+        if not dry:
+            reached(f"{link.entity}.link.after")
+        return saved
 
     def try_link(self, link: Link, *, resolve_intent: int | None = None, outcome: str | None = None) -> Link | None:
         """Save a new link, or None (said in the report) when another run of the job linked one of its records

@@ -16,6 +16,17 @@ GOOD = {"name": "good", "left": "ca", "right": "tr", "entities": ["folder", "cas
 BAD = {"name": "bad", "left": "ca", "right": "dead", "entities": ["folder", "case"], "schedule": "1s"}
 
 
+def until(condition: Any, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the daemon made no progress"
+        time.sleep(0.1)
+
+
+def _runs(store: Store, job: str, status: str) -> int:
+    return sum(1 for r in store.runs(job=job, limit=200) if r.status == status)
+
+
 def _systems_toml(systems: Any, dead_port: int) -> str:
     return (
         systems.table("ca", "codearts", mode="custom-service")  # its seed: 6 cases of the bridge's service
@@ -51,7 +62,12 @@ def test_failing_job_backs_off_while_others_run_and_observability(tmp_path: Path
         with daemon(cfg, tmp_path / "daemon.log") as d:
             d.event("daemon started")
             d.event("run finished", job="good", status="ok")
-            time.sleep(9)
+            # waited for by what the daemon did (three back-offs of the failing job), not by the clock
+            watch = Store(f"sqlite:///{db}")
+            try:
+                until(lambda: _runs(watch, "bad", "failed") >= 3 and _runs(watch, "good", "ok") >= 10)
+            finally:
+                watch.close()
 
             # /healthz: store reachable, last success age per job (none yet for the failing one), and 503 with
             # the reasons: a job that fails every run is not a healthy daemon, whatever the others do

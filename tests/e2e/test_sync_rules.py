@@ -41,6 +41,11 @@ def cases(w: World, system: str) -> dict[str, Case]:
         return {c.title: c for c in a.iter_cases()}
 
 
+def cases_by_id(w: World, system: str) -> dict[str, Case]:
+    with w.adapter(system) as a:
+        return {str(c.id): c for c in a.iter_cases()}
+
+
 def edit(w: World, system: str, case_id: str, **changes: object) -> None:
     with w.adapter(system) as a:
         current = a.get_case(case_id)
@@ -217,7 +222,15 @@ def test_one_way_job_writes_only_the_target(pair, tmp_path):
     put(w, right, new_case("Only on target"))
     w.sync(direction="left-to-right")
     assert "From source" in cases(w, right)
-    assert "Only on target" not in cases(w, left)
+    copied = w.store.find_link("job", "case", left_id=next(iter(cases_by_id(w, left)))).right_id
+    edit(w, right, copied, title="Target edit")
+    source_writes = writes(w, left)
+    report = w.sync(direction="left-to-right")  # a change on the target: still nothing written on the source
+    assert report.status == "ok", report.errors
+    assert sorted(cases(w, right)) == ["Only on target", "Target edit"]  # the target's own edit is left alone
+    assert sorted(cases(w, left)) == ["From source"]
+    assert writes(w, left) == source_writes
+    assert not [a for a in report.actions if a.system == left]
 
 
 def test_crash_between_create_and_link_is_adopted_not_duplicated(pair):

@@ -34,10 +34,30 @@ from bridge.logs import configure_logging
 from .loopback import CHUNKED, DRIP, DROP, Script
 
 
-def client(url: str, stats: RequestStats | None = None, **settings: Any) -> HttpClient:
+def client(
+    url: str, stats: RequestStats | None = None, *, clock: FakeClock | None = None, **settings: Any
+) -> HttpClient:
     values: dict[str, Any] = {"base_url": url, "backoff_initial": 0.02, "backoff_max": 0.2, "max_retries": 3}
     values.update(settings)
-    return HttpClient("sys", HttpSettings(**values), stats=stats or RequestStats())
+    if clock is None:
+        return HttpClient("sys", HttpSettings(**values), stats=stats or RequestStats())
+    return HttpClient("sys", HttpSettings(**values), stats=stats or RequestStats(), sleep=clock.sleep, clock=clock)
+
+
+class FakeClock:
+    """The client's clock for tests of its waits: it moves only when the client sleeps, and every sleep is
+    recorded, so what is checked is the wait the client chose, not how busy the machine was."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 # ---------------------------------------------------------------------------------------------- retries
@@ -110,10 +130,10 @@ def test_429_with_retry_after_seconds_is_waited_out(script: Script, server_url: 
 def test_503_with_retry_after_is_waited_out(script: Script, server_url: str) -> None:
     # a maintenance window or an overloaded gateway says when to come back; backoff alone would come sooner
     script.queue("/busy", (503, {"Retry-After": "1"}))
-    with client(server_url) as http:
+    clock = FakeClock()
+    with client(server_url, clock=clock) as http:
         assert http.get("/busy").status_code == 200
-    (gap,) = script.gaps("/busy")
-    assert 0.95 <= gap < 2.0
+    assert clock.sleeps == [1.0] and len(script.seen("/busy")) == 2
 
 
 def test_429_with_retry_after_http_date_is_waited_out(script: Script, server_url: str) -> None:
@@ -122,26 +142,28 @@ def test_429_with_retry_after_http_date_is_waited_out(script: Script, server_url
         return email.utils.formatdate(math.floor(time.time()) + 2, usegmt=True)
 
     script.queue("/slow", (429, {"Retry-After": two_seconds_later}))  # type: ignore[dict-item]
-    with client(server_url) as http:
+    clock = FakeClock()
+    with client(server_url, clock=clock) as http:
         assert http.get("/slow").status_code == 200
-    (gap,) = script.gaps("/slow")
-    assert 0.9 <= gap < 2.6
+    (wait,) = clock.sleeps
+    assert 0.0 < wait <= 2.0 and len(script.seen("/slow")) == 2
 
 
 def test_429_without_retry_after_backs_off(script: Script, server_url: str) -> None:
     script.queue("/slow", 429, 429)
-    with client(server_url, backoff_initial=0.1, backoff_max=1.0) as http:
+    clock = FakeClock()
+    with client(server_url, clock=clock, backoff_initial=0.1, backoff_max=1.0) as http:
         assert http.get("/slow").status_code == 200
-    first, second = script.gaps("/slow")
-    assert 0.05 <= first < 1.0 and 0.1 <= second < 1.0
+    first, second = clock.sleeps  # full jitter: between half the cap and the cap, which doubles
+    assert 0.05 <= first <= 0.1 and 0.1 <= second <= 0.2
 
 
 def test_retry_after_beyond_max_retry_after_fails_at_once(script: Script, server_url: str) -> None:
     script.queue("/slow", (429, {"Retry-After": "60"}))
-    started = time.monotonic()
-    with client(server_url, max_retry_after=2.0) as http, pytest.raises(RateLimited) as info:
+    clock = FakeClock()
+    with client(server_url, clock=clock, max_retry_after=2.0) as http, pytest.raises(RateLimited) as info:
         http.get("/slow")
-    assert time.monotonic() - started < 1.0
+    assert clock.sleeps == []
     assert info.value.retry_after == 60 and info.value.status == 429
     assert len(script.seen("/slow")) == 1
 
@@ -167,16 +189,22 @@ def test_parse_retry_after() -> None:
 
 
 def test_pacer_spaces_requests_to_the_configured_rate(script: Script, server_url: str) -> None:
+    clock = FakeClock()
+    with client(server_url, clock=clock, requests_per_minute=600) as http:  # one request every 0.1 s
+        for _ in range(6):
+            http.get("/paced")
+    # the first goes at once, each later one waits out the interval since the one before
+    assert clock.sleeps == pytest.approx([0.1] * 5) and len(script.seen("/paced")) == 6
+
+
+def test_pacer_spaces_requests_on_the_real_clock(script: Script, server_url: str) -> None:
     with client(server_url, requests_per_minute=600) as http:  # one request every 0.1 s
         http.get("/warm")  # opens the connection: its set-up time is not part of any measured gap
         for _ in range(6):
             http.get("/paced")
-    gaps = script.gaps("/paced")
-    assert len(gaps) == 5
-    # the client spaces the starts by 0.1 s; arrival jitter on a busy machine moves single arrivals a little
-    # (unpaced, the six would arrive within a few milliseconds)
-    assert min(gaps) >= 0.05, gaps
-    assert sum(gaps) >= 0.45, gaps
+    # a busy machine only makes the arrivals later, never the total span shorter (unpaced, the six would
+    # arrive within a few milliseconds)
+    assert sum(script.gaps("/paced")) >= 0.45
 
 
 def test_pacer_holds_the_rate_across_threads(script: Script, server_url: str) -> None:
@@ -198,12 +226,25 @@ def test_pacer_holds_the_rate_across_threads(script: Script, server_url: str) ->
 
 def test_a_throttling_answer_holds_back_the_other_requests_too(script: Script, server_url: str) -> None:
     script.queue("/a", (429, {"Retry-After": "1"}))
-    with client(server_url, requests_per_minute=6000) as http:
+    clock = FakeClock()
+    with client(server_url, clock=clock, requests_per_minute=6000) as http:  # one request every 0.01 s
         http.get("/a")
-        started = time.monotonic()
         http.get("/b")  # no throttling of its own, but the pacer was pushed back by /a's Retry-After
-    assert time.monotonic() - started < 0.5  # /a already waited the second out
-    assert script.seen("/b")[0].at - script.seen("/a")[0].at >= 0.95
+    # /a's retry waited the second out; /b then waits only its pacing interval, not a second second
+    assert clock.sleeps == pytest.approx([1.0, 0.01])
+
+
+def test_a_throttling_answer_given_up_on_still_holds_back_the_next_request(script: Script, server_url: str) -> None:
+    """The pacer itself is pushed back (not only the retried request): a caller that gives up on /a at once
+    still finds /b held until the Retry-After has passed."""
+    script.queue("/a", (429, {"Retry-After": "1"}))
+    clock = FakeClock()
+    with client(server_url, clock=clock, requests_per_minute=6000, max_throttle_wait=0) as http:
+        with pytest.raises(RateLimited):
+            http.get("/a")
+        assert clock.sleeps == []
+        http.get("/b")
+    assert clock.sleeps == pytest.approx([1.0])
 
 
 # ------------------------------------------------------------------------------------- dropped connections
