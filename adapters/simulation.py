@@ -245,11 +245,29 @@ async def _discard(message: dict[str, Any]) -> None:
     return None
 
 
+#: the keys a listed record's identity is under: most systems' ``id``; CodeArts' native library's ``uri``
+RECORD_KEYS = ("id", "uri")
+
+
+def _record_id(item: dict[str, Any]) -> str:
+    return str(next(item[k] for k in RECORD_KEYS if k in item))
+
+
 def _is_listing(body: Any) -> list[list[Any]]:
     """The lists of records in an answer: the answer itself, or a list under one of its top-level keys
-    (``{"cases": [...]}``, ``{"values": [...]}``, ``{"data": [...]}``). A single record is no listing."""
-    candidates = [body] if isinstance(body, list) else list(body.values()) if isinstance(body, dict) else []
-    return [c for c in candidates if isinstance(c, list) and c and all(isinstance(i, dict) and "id" in i for i in c)]
+    (``{"cases": [...]}``, ``{"values": [...]}``, ``{"data": [...]}``) or one level further down (CodeArts'
+    ``{"status": ..., "result": {"value": [...]}}`` envelope). A single record is no listing."""
+
+    def lists_in(node: Any) -> list[Any]:
+        return [node] if isinstance(node, list) else list(node.values()) if isinstance(node, dict) else []
+
+    candidates = lists_in(body)
+    candidates += [inner for c in candidates if isinstance(c, dict) for inner in c.values()]
+    return [
+        c
+        for c in candidates
+        if isinstance(c, list) and c and all(isinstance(i, dict) and any(k in i for k in RECORD_KEYS) for i in c)
+    ]
 
 
 async def _listing(app: ASGIApp, scope: Scope, receive: Receive, send: Send, faults: Faults, query: str) -> None:
@@ -274,7 +292,7 @@ async def _listing(app: ASGIApp, scope: Scope, receive: Receive, send: Send, fau
     if lists and (not where or where in scope["path"] or where in query):
         if faults.unlisted:
             for items in lists:
-                items[:] = [i for i in items if str(i["id"]) not in faults.unlisted]
+                items[:] = [i for i in items if _record_id(i) not in faults.unlisted]
             raw = json.dumps(body).encode()
         if faults.listing_latency:
             await asyncio.sleep(faults.listing_latency)

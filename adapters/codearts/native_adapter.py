@@ -307,7 +307,6 @@ class CodeArtsNativeAdapter(Adapter):
         problems = [p for r in results for p in convert.check_result(r, self.value_maps)]
         if problems:
             raise CannotRepresent(problems)
-        stored: list[Result] = []
         for result in results:
             body = convert.result_to_native(result, self.value_maps)
             try:
@@ -315,5 +314,12 @@ class CodeArtsNativeAdapter(Adapter):
             except (UniqueViolation, ValidationFailed) as exc:
                 if exc.code not in ALREADY_RECORDED:
                     raise
-            stored.append(result.model_copy(update={"id": f"{result.case_id}:{body['uri']}"}))
-        return stored
+        # A result's id is what iter_results will read back (case and execution round), or the next run would
+        # take the copy for a new result and copy it back. The answer to a set-result carries no round, so the
+        # plan's list is read once per plan written (pages, not a request per result).
+        rounds: dict[tuple[str | None, str], str] = {}
+        for plan_id in {r.plan_id for r in results}:
+            for item in self._items(plan_id):
+                info = item.get("execute_info") or {}
+                rounds[(plan_id, str(item.get("uri")))] = f"{item.get('uri')}:{info.get('execute_times')}"
+        return [r.model_copy(update={"id": rounds.get((r.plan_id, r.case_id), f"{r.case_id}:?")}) for r in results]

@@ -35,8 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.simulation import ASGIApp, Faults, Simulator
-from adapters.testrail.simlabels import LabelError, Labels
 from adapters.simulation_timespan import span_seconds, span_text
+from adapters.testrail.simlabels import LabelError, Labels
 
 MAX_LIMIT = 250
 BASE_TIME = 1_700_000_000  # seeded records are created around this time (deterministic)
