@@ -113,17 +113,28 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
     ) -> None:
         """Open conflicts (with --all, resolved ones too)."""
-        _cfg, store = load(config)
+        from bridge.review.data import titles
+
+        cfg, store = load(config)
         rows = store.conflicts(job=job, open_only=not all_)
         if wants_json(output, json_):
-            emit("conflicts", {"conflicts": [conflict_dict(c) for c in rows]})
+            listed = []
+            for c in rows:
+                t = titles(store, c)
+                listed.append({**conflict_dict(c), "left_title": t.left, "right_title": t.right})
+            emit("conflicts", {"conflicts": listed})
             return
         table = Table(title=f"{len(rows)} conflict(s)" + ("" if all_ else " open"), title_justify="left")
-        for col in ("id", "job", "entity", "kind", "record", "field", "status"):
+        for col in ("id", "job", "entity", "kind", "field", "left", "right", "status"):
             table.add_column(col)
+        sides = {j.name: (j.left, j.right) for j in cfg.jobs}
         for c in rows:
             status = "open" if c.resolved_at is None else f"{c.resolution}"
-            table.add_row(str(c.id), c.job, c.entity, c.kind, c.record, c.field or "", status)
+            t = titles(store, c)
+            left_name, right_name = sides.get(c.job, ("left", "right"))
+            left = f"{left_name}:{c.left_id or '-'} {t.left}".strip()
+            right = f"{right_name}:{c.right_id or '-'} {t.right}".strip()
+            table.add_row(str(c.id), c.job, c.entity, c.kind, c.field or "", left, right, status)
         console.print(table)
 
     @conflicts_app.command("show")
