@@ -49,6 +49,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bridge.ci.commands",
     "adapters.perftest.commands",
     "bridge.daemon.commands",
+    "bridge.review.commands",
 )
 
 
