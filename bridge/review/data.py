@@ -42,7 +42,7 @@ def titles(store: Store, c: Conflict) -> Titles:
 def system_label(cfg: Config, name: str) -> str:
     """A system as people know it: its configured name and kind (``qa-testrail (testrail)``)."""
     system = cfg.systems.get(name)
-    return f"{name} ({system.kind})" if system is not None else name
+    return f"{name} ({system.kind})" if system is not None and system.kind != name else name
 
 
 #: where a record is shown in each system's web UI; {url} is the configured base URL

@@ -9,7 +9,7 @@ Safety:
   ``Authorization: Bearer``; it is compared in constant time and never logged or shown;
 - a form is accepted only with the form token the page carried (an HMAC of a per-process secret) and, when
   the browser sends one, an ``Origin`` equal to the page's own; ``Sec-Fetch-Site: cross-site`` is refused;
-- every answer forbids framing, scripts, caching and sending the address on as a referrer.
+- every answer forbids framing, scripts, caching and sending the address to other sites as a referrer.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ SECURITY_HEADERS = {
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on the forms, which the
+    # cross-site check must refuse; other sites still get no referrer (and the links say rel=noreferrer)
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 

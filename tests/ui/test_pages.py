@@ -178,7 +178,7 @@ def test_pages_never_show_a_secret(tmp_path: Path) -> None:
             assert page.status_code == 200
             assert not [x for x in secrets if x in page.text], path
             assert page.headers["content-security-policy"].startswith("default-src 'none'")
-            assert page.headers["x-frame-options"] == "DENY" and page.headers["referrer-policy"] == "no-referrer"
+            assert page.headers["x-frame-options"] == "DENY" and page.headers["referrer-policy"] == "same-origin"
 
 
 def test_run_history_has_per_entity_counts_and_errors(tmp_path: Path) -> None:
