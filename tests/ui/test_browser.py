@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bridge.commands import run_job
 from bridge.demo import concurrent_edits, start_systems
+from bridge.model import Case, Step
 from bridge.review.app import ReviewApp
 from bridge.review.server import ReviewServer
 
@@ -101,7 +102,53 @@ def test_take_a_side_in_the_browser_and_the_next_sync_writes_it(tmp_path: Path, 
         assert store.conflict(entry.id).applied_at is not None  # type: ignore[union-attr]
 
         browser.get(base + "/")
-        assert "codearts-testrail: codearts <-> testrail" in browser.page_source.replace(
-            "&lt;", "<"
-        ).replace("&gt;", ">")
+        assert "codearts-testrail: codearts <-> testrail" in browser.page_source.replace("&lt;", "<").replace(
+            "&gt;", ">"
+        )
         _shot(browser, "jobs-page.png")
+
+
+def test_merge_steps_step_by_step_in_the_browser(tmp_path: Path, browser: webdriver.Chrome) -> None:
+    """Both sides changed the steps of one case: the page shows them step by step, a person writes the
+    merged steps in the form, and the next sync writes those to both systems."""
+    with ExitStack() as stack:
+        cfg, store, adapters, _urls = start_systems(stack, tmp_path)
+        job = cfg.job("codearts-testrail")
+        assert run_job(cfg, job, store, dry_run=False).status == "ok"
+        link = sorted(store.links(job.name, "case"), key=lambda lk: lk.id or 0)[1]
+        ca, tr = adapters["codearts"], adapters["testrail"]
+        case = tr.get_case(link.right_id)
+        assert case is not None and len(case.steps) >= 1
+        steps = list(case.steps)
+        left_steps = [Step(action=steps[0].action + ", as admin", expected=steps[0].expected), *steps[1:]]
+        right_steps = [*steps, Step(action="Check the audit log", expected="The change is listed")]
+        for adapter, rid, new in ((ca, link.left_id, left_steps), (tr, link.right_id, right_steps)):
+            current = adapter.get_case(rid)
+            assert current is not None
+            adapter.update_case(rid, Case.model_validate({**current.model_dump(), "steps": new}))
+        run_job(cfg, job, store, dry_run=False)
+        (entry,) = [c for c in store.conflicts(job=job.name) if c.field == "steps"]
+
+        server = ReviewServer("127.0.0.1", 0, ReviewApp(cfg, store, token=None))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        stack.callback(server.server_close)
+        stack.callback(server.shutdown)
+        browser.get(f"http://127.0.0.1:{server.port}/conflicts/{entry.id}")
+        n = len(right_steps)
+        assert f"step {n}" in browser.page_source and "Check the audit log" in browser.page_source
+        _shot(browser, "conflict-steps.png")
+        # the form starts from each step's changed side; the person also rewords the added step
+        assert browser.find_element(By.NAME, "action_1").get_attribute("value") == left_steps[0].action
+        expected = browser.find_element(By.NAME, f"expected_{n}")
+        expected.clear()
+        expected.send_keys("The change is listed with its author")
+        browser.find_element(By.ID, "take-merged").click()
+        WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "done")))
+
+        merged = [*left_steps, Step(action="Check the audit log", expected="The change is listed with its author")]
+        assert run_job(cfg, job, store, dry_run=False).status == "ok"
+        for adapter, rid in ((ca, link.left_id), (tr, link.right_id)):
+            got = adapter.get_case(rid)
+            assert got is not None and [(st.action, st.expected) for st in got.steps] == [
+                (st.action, st.expected) for st in merged
+            ]
