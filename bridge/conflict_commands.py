@@ -90,12 +90,31 @@ def _show_text(console: Any, data: dict[str, Any]) -> None:
     for key in ("id", "job", "entity", "kind", "record", "field", "state", "resolution", "message"):
         if data.get(key) not in (None, ""):
             console.print(f"{key:>10}: {data[key]}", markup=False, highlight=False, soft_wrap=True)
+    if isinstance(data.get("left_value"), list) or isinstance(data.get("right_value"), list):
+        _show_steps(console, data)
+        return
     for key in ("base_value", "left_value", "right_value", "resolved_value"):
         if key == "resolved_value" and data["state"] == "open":
             continue
         value = data.get(key)
         text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
         console.print(f"{key.removesuffix('_value'):>10}: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _show_steps(console: Any, data: dict[str, Any]) -> None:
+    """Steps one position at a time: the base, then each side only where it differs from the base."""
+    from bridge.review.data import step_rows
+
+    def line(step: dict[str, str] | None) -> str:
+        return "(no step)" if step is None else f"{step['action']} -> {step['expected']}"
+
+    for row in step_rows(data.get("base_value"), data.get("left_value"), data.get("right_value")):
+        console.print(f"{'step ' + str(row['n']):>10}: base   {line(row['base'])}", markup=False, highlight=False)
+        for side in ("left", "right"):
+            shown = line(row[side]) if row[f"{side}_changed"] else "(as base)"
+            console.print(f"{'':>10}  {side:6} {shown}", markup=False, highlight=False, soft_wrap=True)
+    if data["state"] != "open" and data.get("resolved_value") is not None:
+        console.print(f"{'resolved':>10}: {json.dumps(data['resolved_value'], ensure_ascii=False)}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -109,3 +109,23 @@ def test_daemon_off_loopback_without_token_keeps_probes_only(tmp_path: Path) -> 
             assert off.status_code == 404 and "[ui] token" in off.text
         finally:
             http.stop()
+
+
+def test_conflicts_show_prints_steps_one_position_at_a_time(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from bridge.cli import main
+
+    with scene(tmp_path) as s:
+        cfg = _config_file(s, tmp_path / "bridge.toml")
+        with pytest.raises(SystemExit) as exit_info:
+            main(["conflicts", "show", str(s.steps_conflict), "-c", str(cfg)])
+        out = capsys.readouterr().out
+        assert exit_info.value.code == 0
+        lines = out.splitlines()
+        assert "     field: steps" in lines
+        assert "    step 1: base   Checkout step 1 -> ok 1" in lines
+        assert "            left   Open the cart -> ok 1" in lines
+        assert "            right  (as base)" in lines
+        assert "    step 4: base   (no step)" in lines and "            right  Log out -> signed out" in lines
+        assert len(lines) < 25  # not a page of JSON
