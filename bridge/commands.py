@@ -296,16 +296,19 @@ def register(app: typer.Typer) -> None:
             print_run_history(cfg, store, runs)
             return
         table = Table(title="jobs", title_justify="left")
-        for col in ("job", "last run", "status", "duration", "links", "open conflicts", "last success"):
+        for col in ("job", "systems", "last run", "status", "duration", "links", "open conflicts", "last success"):
             table.add_column(col)
+        configured = {j.name: j for j in cfg.jobs}
         open_by_job = {job: sum(by_entity.values()) for job, by_entity in store.conflict_counts().items()}
         names = job_names(cfg, store)
         for name in names:
             latest = store.runs(job=name, limit=1)
             last = latest[0] if latest else None
             ok = store.last_success(name)
+            job = configured.get(name)
             table.add_row(
                 name,
+                f"{job.left} {arrow(job.direction)} {job.right}" if job else "",
                 f"{last.started_at:%Y-%m-%d %H:%M:%S}" if last else "never",
                 last.status if last else "",
                 f"{last.duration_s:.1f}s" if last and last.duration_s is not None else "",

@@ -139,6 +139,8 @@ def conflict_dict(c: Conflict, *, full: bool = False) -> dict[str, Any]:
 
 
 def report_dict(report: SyncReport, direction: str) -> dict[str, Any]:
+    from bridge.sync.report import action_lines
+
     return {
         "job": report.job,
         "left": report.left,
@@ -159,6 +161,8 @@ def report_dict(report: SyncReport, direction: str) -> dict[str, Any]:
         },
         "notes": list(report.notes),
         "errors": list(report.errors),
+        # a dry run's plan (what the run would write), as the text output shows it; empty for a real run
+        "actions": [line for a in report.actions for line in action_lines(a, would=True)] if report.dry_run else [],
     }
 
 

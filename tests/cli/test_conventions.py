@@ -162,6 +162,8 @@ def test_one_way_jobs_print_an_arrow(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert code == 0 and "job down: tr -> tp" in out and "job up: tr <- tp" in out
         code, out, _ = run(capsys, "sync", "down", "-c", cfg)
         assert code == 0 and "job down: tr -> tp" in out and "<->" not in out
+        code, out, _ = run(capsys, "status", "-c", cfg)
+        assert re.search(r"down\s+│ tr -> tp ", out) and re.search(r"up\s+│ tr <- tp ", out), out
 
 
 def test_perftest_system_flag_is_to_with_system_as_alias(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,12 @@ def test_sync_conflicts_status_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     with world(tmp_path, names=("tr", "tp")) as w:
         cfg = str(write_config(w, tmp_path / "bridge.toml", {"name": "qa", "left": "tr", "right": "tp"}))
         lid = put(w, "tr", new_case("Checkout"))
+        code, doc = run_json(capsys, "sync", "sync", "-c", cfg, "-o", "json", "--dry-run")
+        assert doc["reports"][0]["dry_run"] and any(
+            "would create case on tp" in a for a in doc["reports"][0]["actions"]
+        )
         code, doc = run_json(capsys, "sync", "sync", "-c", cfg, "-o", "json")
+        assert doc["reports"][0]["actions"] == []
         assert code == 0 and doc["exit_code"] == 0
         (report,) = doc["reports"]
         assert report["direction"] == "<->" and report["status"] == "ok"
