@@ -184,6 +184,10 @@ class ReviewApp:
             take = "value=" + json.dumps(steps, ensure_ascii=False)
         elif take == "value":
             take = "value=" + form.get("value", "")
+        elif take == "pair":  # an ambiguous match: the two records to link
+            take = "value=" + json.dumps({"left": form.get("left", ""), "right": form.get("right", "")})
+        elif take == "keep":  # a duplicate kept as a record of its own
+            take = "value=keep"
         elif take not in ("left", "right"):
             return self._conflict(conflict_id, {}, error="choose left, right, or give a value", status=400)
         by = (form.get("by") or self.cfg.ui.resolved_by).strip()[:200]
