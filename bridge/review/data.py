@@ -32,11 +32,16 @@ def titles(store: Store, c: Conflict) -> Titles:
         base = link.base if link is not None else {}
     agreed = base.get("title") or base.get("name") or ""
     if not agreed:
-        for value in (c.left_value, c.right_value, c.base_value):
+        # a record not copied yet has no link: the record as it was to be written still has its title
+        for value in (c.attempt, c.left_value, c.right_value, c.base_value):
             if isinstance(value, dict) and (value.get("title") or value.get("name")):
                 agreed = value.get("title") or value.get("name")
                 break
-    return Titles(str(agreed), str(agreed))
+    # a side without the record (not copied there yet) has no title to show
+    return Titles(
+        str(agreed) if c.left_id is not None or c.right_id is None else "",
+        str(agreed) if c.right_id is not None or c.left_id is None else "",
+    )
 
 
 def system_label(cfg: Config, name: str) -> str:
