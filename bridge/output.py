@@ -50,7 +50,7 @@ def stdout_console() -> Console:
 
 
 #: progress, notes and waiting messages: never mixed with a command's result on stdout
-err_console = Console(stderr=True)
+err_console = StdoutConsole(stderr=True)
 
 OutputOpt = Annotated[
     str, typer.Option("--output", "-o", metavar="FORMAT", help="text (default) or json (one JSON document)")
