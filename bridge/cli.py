@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -25,7 +24,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge import __version__
-from bridge.errors import BridgeError, ConfigError
+from bridge.cliargs import ConfigOption
+from bridge.errors import BridgeError
+from bridge.output import arrow, stdout_console
 
 if TYPE_CHECKING:
     from adapters.base import SystemSettings
@@ -37,10 +38,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = stdout_console()
 err_console = Console(stderr=True)
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
 
 #: modules that add commands to ``app`` (each defines ``register(app)``); kept in one list so that
 #: adding a command does not mean editing this file's body
@@ -50,6 +50,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adapters.perftest.commands",
     "adapters.codearts.commands",
     "bridge.daemon.commands",
+    "bridge.review.commands",
 )
 
 
@@ -98,7 +99,7 @@ def check(
     console.print(table)
     for job in cfg.jobs:
         console.print(
-            f"job [bold]{job.name}[/bold]: {job.left} <-> {job.right} ({job.direction}), "
+            f"job [bold]{job.name}[/bold]: {job.left} {arrow(job.direction)} {job.right} ({job.direction}), "
             f"entities {', '.join(e.value for e in job.entities)}, conflicts: {job.conflict_policy}"
             + (f", schedule {job.schedule}" if job.schedule else "")
         )
@@ -131,15 +132,12 @@ def simulate(
 ) -> None:
     """Serve a simulator of SYSTEM on 127.0.0.1 until interrupted.
 
-    The first line on stdout is JSON: {"system", "url", "credentials"}.
+    The first line on stdout is JSON: {"system", "url", "credentials", "ids"}; ``ids`` holds the ids a
+    config needs next (project ids, the PerfTest project). A port in use: one line on stderr, exit 2.
     """
-    from adapters.registry import SIMULATORS, simulator_class
-    from adapters.simulation import Faults, serve_forever
+    from bridge.simulate_cli import serve
 
-    if system not in SIMULATORS:
-        raise ConfigError(f"unknown system {system!r}; expected one of: {', '.join(SIMULATORS)}")
-    sim = simulator_class(system)(seed=seed, faults=Faults(requests_per_minute=rpm, latency=latency))
-    serve_forever(sim, port)
+    serve(system, port, seed=seed, rpm=rpm, latency=latency)
 
 
 def _register_commands() -> None:

@@ -6,19 +6,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from bridge.cliargs import ConfigOption
 from bridge.config import Config, Job, load_config
 from bridge.errors import ConfigError, JobBusy, RemoteError
 from bridge.logs import configure_logging
+from bridge.output import (
+    JsonOpt,
+    OutputOpt,
+    arrow,
+    emit,
+    err_console,
+    report_dict,
+    run_dict,
+    stdout_console,
+    wants_json,
+)
 
 if TYPE_CHECKING:
     from bridge.sync.report import SyncReport
     from mappings.store import Store
 
-console = Console()
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
+console = stdout_console()
 COLUMNS = (
     "created",
     "updated",
@@ -60,11 +70,11 @@ def run_job(
     from bridge.runlock import job_run
 
     def waiting(holder: str) -> None:
-        console.print(f"job {job.name} is running in {holder}; waiting for it to finish", markup=False)
+        err_console.print(f"job {job.name} is running in {holder}; waiting for it to finish", markup=False)
 
     with job_run(store, job.name, wait=wait, on_wait=waiting) as left_behind:
         for run in left_behind:
-            console.print(
+            err_console.print(
                 f"note: run {run.id} of job {job.name} was left running by {run.instance} (stopped without "
                 f"finishing; last seen {run.finished_at:%Y-%m-%d %H:%M:%S} UTC): recorded as aborted",
                 markup=False,
@@ -109,10 +119,10 @@ def _run_job(
             adapter.close()
 
 
-def print_report(report: SyncReport, *, show_actions: bool) -> None:
+def print_report(report: SyncReport, *, show_actions: bool, direction: str = "both") -> None:
     from bridge.sync.report import action_lines
 
-    title = f"job {report.job}: {report.left} <-> {report.right}" + (
+    title = f"job {report.job}: {report.left} {arrow(direction)} {report.right}" + (
         " (dry run: nothing written)" if report.dry_run else ""
     )
     table = Table(title=title, title_justify="left")
@@ -163,25 +173,36 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show every planned change; write nothing")] = False,
         workers: Annotated[int, typer.Option(help="Records written in parallel per job")] = 4,
         wait: Annotated[bool, typer.Option("--wait", help="If a job is running elsewhere, wait for it")] = False,
+        output: OutputOpt = "text",
+        json_: JsonOpt = False,
     ) -> None:
         """Run sync jobs once. Exit 1 when a job had errors, else 4 when one was running elsewhere (see --wait)."""
+        as_json = wants_json(output, json_)
         cfg, store = load(config)
         selected = [cfg.job(name) for name in jobs] if jobs else cfg.jobs
         if not selected:
             raise ConfigError(
                 f"{cfg.source}: no [[jobs]] defined", hint="Add a [[jobs]] table (see config.example.toml)."
             )
-        failed = busy = False
+        failed = False
+        reports: list[dict[str, object]] = []
+        busy: list[dict[str, str]] = []
         for job in selected:
             try:
                 report = run_job(cfg, job, store, dry_run=dry_run, workers=workers, wait=wait)
             except JobBusy as exc:  # the other jobs still run: one job busy elsewhere holds none of them up
-                console.print(f"error: {exc}", markup=False, highlight=False)
-                busy = True
+                err_console.print(f"error: {exc}", markup=False, highlight=False)
+                busy.append({"job": job.name, "message": str(exc)})
                 continue
-            print_report(report, show_actions=dry_run)
+            if as_json:
+                reports.append(report_dict(report, job.direction))
+            else:
+                print_report(report, show_actions=dry_run, direction=job.direction)
             failed = failed or report.status != "ok"
-        raise typer.Exit(1 if failed else 4 if busy else 0)
+        code = 1 if failed else 4 if busy else 0
+        if as_json:
+            emit("sync", {"exit_code": code, "reports": reports, "busy": busy})
+        raise typer.Exit(code)
 
     @app.command()
     def migrate(
@@ -200,12 +221,15 @@ def register(app: typer.Typer) -> None:
         ] = False,
         workers: Annotated[int, typer.Option(help="Records written in parallel")] = 4,
         wait: Annotated[bool, typer.Option("--wait", help="If the job is running elsewhere, wait for it")] = False,
+        output: OutputOpt = "text",
+        json_: JsonOpt = False,
     ) -> None:
         """One-way full copy of folders, cases, plans and results, recorded as links.
 
         When a job in the config connects the two systems, the links are that job's, so a later two-way sync
         continues from the migration instead of matching everything again.
         """
+        as_json = wants_json(output, json_)
         cfg, store = load(config)
         job = migration_job(cfg, source, target)
         previous = store.runs(job=job.name, limit=1)
@@ -217,14 +241,28 @@ def register(app: typer.Typer) -> None:
         report = run_job(
             cfg, job, store, dry_run=dry_run, kind="migrate", workers=workers, overwrite=overwrite, wait=wait
         )
-        print_report(report, show_actions=dry_run)
+        code = 0 if report.status == "ok" else 1
+        if as_json:
+            emit(
+                "migrate",
+                {
+                    "exit_code": code,
+                    "from": source,
+                    "to": target,
+                    "overwrite": overwrite,
+                    "report": report_dict(report, job.direction),
+                    "entities": migration_counts(report, target),
+                },
+            )
+            raise typer.Exit(code)
+        print_report(report, show_actions=dry_run, direction=job.direction)
         console.print(
             migration_summary(report, source, target, overwrite=overwrite),
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
-        raise typer.Exit(0 if report.status == "ok" else 1)
+        raise typer.Exit(code)
 
     @app.command()
     def demo(
@@ -243,20 +281,34 @@ def register(app: typer.Typer) -> None:
     register_conflicts(app)
 
     @app.command()
-    def status(config: ConfigOption) -> None:
-        """Last runs and open conflicts per job."""
+    def status(
+        config: ConfigOption,
+        runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Show the last N runs of each job")] = 1,
+        output: OutputOpt = "text",
+        json_: JsonOpt = False,
+    ) -> None:
+        """Last runs (with their errors) and open conflicts per job."""
         cfg, store = load(config)
+        if wants_json(output, json_):
+            emit("status", status_document(cfg, store, runs))
+            return
+        if runs > 1:
+            print_run_history(cfg, store, runs)
+            return
         table = Table(title="jobs", title_justify="left")
-        for col in ("job", "last run", "status", "duration", "links", "open conflicts", "last success"):
+        for col in ("job", "systems", "last run", "status", "duration", "links", "open conflicts", "last success"):
             table.add_column(col)
+        configured = {j.name: j for j in cfg.jobs}
         open_by_job = {job: sum(by_entity.values()) for job, by_entity in store.conflict_counts().items()}
-        names = [j.name for j in cfg.jobs] + sorted({r.job for r in store.runs(limit=200)} - {j.name for j in cfg.jobs})
+        names = job_names(cfg, store)
         for name in names:
-            runs = store.runs(job=name, limit=1)
-            last = runs[0] if runs else None
+            latest = store.runs(job=name, limit=1)
+            last = latest[0] if latest else None
             ok = store.last_success(name)
+            job = configured.get(name)
             table.add_row(
                 name,
+                f"{job.left} {arrow(job.direction)} {job.right}" if job else "",
                 f"{last.started_at:%Y-%m-%d %H:%M:%S}" if last else "never",
                 last.status if last else "",
                 f"{last.duration_s:.1f}s" if last and last.duration_s is not None else "",
@@ -265,6 +317,67 @@ def register(app: typer.Typer) -> None:
                 f"{ok.started_at:%Y-%m-%d %H:%M:%S}" if ok else "",
             )
         console.print(table)
+        for name in names:
+            runs_ = store.runs(job=name, limit=1)
+            for err in (runs_[0].errors or [])[:5] if runs_ else []:
+                console.print(f"  {name}: error: {err}", markup=False, highlight=False, soft_wrap=True)
+
+
+def job_names(cfg: Config, store: Store) -> list[str]:
+    """Configured jobs first, then jobs only the run history knows (migrations, removed jobs)."""
+    known = [j.name for j in cfg.jobs]
+    return known + sorted({r.job for r in store.runs(limit=200)} - set(known))
+
+
+def status_document(cfg: Config, store: Store, runs: int) -> dict[str, object]:
+    open_by_job = {job: sum(by_entity.values()) for job, by_entity in store.conflict_counts().items()}
+    configured = {j.name: j for j in cfg.jobs}
+    jobs = []
+    for name in job_names(cfg, store):
+        job = configured.get(name)
+        ok = store.last_success(name)
+        jobs.append(
+            {
+                "name": name,
+                "left": job.left if job else None,
+                "right": job.right if job else None,
+                "direction": arrow(job.direction) if job else None,
+                "schedule": job.schedule if job else None,
+                "links": store.link_count(name),
+                "open_conflicts": open_by_job.get(name, 0),
+                "last_success": run_dict(ok)["started_at"] if ok else None,
+                "runs": [run_dict(r) for r in store.runs(job=name, limit=runs)],
+            }
+        )
+    return {"jobs": jobs}
+
+
+def print_run_history(cfg: Config, store: Store, runs: int) -> None:
+    """The last ``runs`` runs of each job, each with its counts and errors."""
+    for name in job_names(cfg, store):
+        table = Table(title=f"job {name}: last {runs} run(s)", title_justify="left")
+        for col in ("run", "kind", "started", "status", "duration", "counts", "errors"):
+            table.add_column(col)
+        history = store.runs(job=name, limit=runs)
+        for r in history:
+            counts = ", ".join(
+                f"{key} " + " ".join(f"{k}={v}" for k, v in sorted(c.items()) if v)
+                for key, c in sorted((r.counts or {}).items())
+                if isinstance(c, dict) and any(c.values())
+            )
+            table.add_row(
+                str(r.id),
+                r.kind + (" (dry)" if r.dry_run else ""),
+                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                r.status,
+                f"{r.duration_s:.1f}s" if r.duration_s is not None else "",
+                counts,
+                str(len(r.errors or [])),
+            )
+        console.print(table)
+        for r in history:
+            for err in (r.errors or [])[:10]:
+                console.print(f"  run {r.id}: error: {err}", markup=False, highlight=False, soft_wrap=True)
 
 
 def migration_job(cfg: Config, source: str, target: str) -> Job:
@@ -284,14 +397,25 @@ def migration_job(cfg: Config, source: str, target: str) -> Job:
     return Job(name=f"migrate-{source}-{target}", left=source, right=target, direction="left-to-right")
 
 
+def migration_counts(report: SyncReport, target: str) -> dict[str, dict[str, int]]:
+    """Per entity: records already on the target that matched one of the source, how many of those
+    differed, and how many were created on the target."""
+    out = {}
+    for entity in ("folder", "case", "plan", "result"):
+        out[entity] = {
+            "matched": sum(c.get("linked", 0) for (_s, e), c in report.counts.items() if e == entity),
+            "differed": sum(c.get("differed", 0) for (_s, e), c in report.counts.items() if e == entity),
+            "created": sum(c.get("created", 0) for (s, e), c in report.counts.items() if e == entity and s == target),
+        }
+    return out
+
+
 def migration_summary(report: SyncReport, source: str, target: str, *, overwrite: bool) -> str:
     """How many records already on the target matched one of the source, how many of those differed, and
     how many were created."""
     parts = []
-    for entity in ("folder", "case", "plan", "result"):
-        matched = sum(c.get("linked", 0) for (_s, e), c in report.counts.items() if e == entity)
-        differed = sum(c.get("differed", 0) for (_s, e), c in report.counts.items() if e == entity)
-        created = sum(c.get("created", 0) for (s, e), c in report.counts.items() if e == entity and s == target)
+    for entity, n in migration_counts(report, target).items():
+        matched, differed, created = n["matched"], n["differed"], n["created"]
         if matched or created:
             what = "taken from the source" if overwrite else "left as they are, each difference a conflict"
             parts.append(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from adapters.base import SystemSettings
 from adapters.registry import KINDS, SYNCABLE_KINDS, settings_class
@@ -78,6 +78,18 @@ class DaemonConfig(_Strict):
     def _backoff(cls, value: str) -> str:
         parse_duration(value)
         return value
+
+
+class UiConfig(_Strict):
+    """The review pages (``testplan-bridge ui``, and the daemon's HTTP port)."""
+
+    token: SecretStr | None = Field(
+        None,
+        description="Required to serve the pages on an address other than loopback; every request then carries "
+        "it (set token_file or ${VAR} to keep it out of the file)",
+    )
+    #: the name recorded as who decided a conflict from the pages (the form may give another)
+    resolved_by: str = Field("review page", max_length=200)
 
 
 class LoggingConfig(_Strict):
@@ -166,6 +178,7 @@ class Config(_Strict):
     systems: dict[str, SystemSettings] = Field(default_factory=dict)
     jobs: list[Job] = Field(default_factory=list)
     ci: CISettings = Field(default_factory=lambda: CISettings())
+    ui: UiConfig = Field(default_factory=lambda: UiConfig())
     #: where the config was read from (not a TOML key)
     source: str = Field("<memory>", exclude=True)
 
@@ -244,6 +257,8 @@ def config_from_dict(
     db_password = urlsplit(config.store.url).password
     if db_password:
         register_secret(unquote(db_password))
+    if config.ui.token is not None:
+        register_secret(config.ui.token.get_secret_value())
     for system in systems.values():
         for secret in system.secrets():
             register_secret(secret)

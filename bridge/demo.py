@@ -21,6 +21,7 @@ from bridge.commands import print_report, run_job
 from bridge.config import Config, config_from_dict
 from bridge.model import Case, Step
 from mappings.store import Store
+from mappings.tables import Link
 
 console = Console()
 
@@ -80,23 +81,61 @@ def _other_entries(store: Store) -> str:
     return text
 
 
+def start_systems(stack: ExitStack, workdir: Path) -> tuple[Config, Store, dict[str, Adapter], dict[str, str]]:
+    """The demo's three seeded simulators, its config and store, and a connected adapter for each system
+    (closed with ``stack``); the review page's browser test starts from the same data."""
+    store_url = f"sqlite:///{workdir}/demo-store.db"
+    urls: dict[str, str] = {}
+    creds: dict[str, dict[str, Any]] = {}
+    for name, seed in SYSTEMS.items():
+        sim = simulator_class(name)(seed=seed)
+        server = stack.enter_context(sim.serve())
+        urls[name], creds[name] = server.url, sim.credentials()
+    cfg = _config(urls, creds, store_url)
+    store = Store(store_url)
+    stack.callback(store.close)
+    adapters = {name: create_adapter(name, cfg.system(name)) for name in SYSTEMS}
+    for adapter in adapters.values():
+        adapter.connect()
+        stack.callback(adapter.close)
+    return cfg, store, adapters, urls
+
+
+def concurrent_edits(store: Store, adapters: dict[str, Adapter]) -> tuple[Link, str | None] | None:
+    """Two people rename the same case (CodeArts and TestRail), a third adds a step to another case in
+    TestRail. Returns the renamed case's link and the title of the case with the new step."""
+    links = [link for link in store.links("codearts-testrail", "case") if link.state == "active"]
+    if not links:
+        return None
+    link = sorted(links, key=lambda lk: int(lk.left_id) if lk.left_id.isdigit() else 0)[0]
+    ca_case = adapters["codearts"].get_case(link.left_id)
+    tr_case = adapters["testrail"].get_case(link.right_id)
+    assert ca_case is not None and tr_case is not None
+    adapters["codearts"].update_case(
+        link.left_id, ca_case.model_copy(update={"title": ca_case.title + " (CodeArts edit)"})
+    )
+    adapters["testrail"].update_case(
+        link.right_id,
+        tr_case.model_copy(update={"title": tr_case.title + " (TestRail edit)"}),
+    )
+    second = [lk for lk in links if lk is not link][:1]
+    edited_steps = None
+    if second:
+        other = adapters["testrail"].get_case(second[0].right_id)
+        if other is not None:
+            steps = [*other.steps, Step(action="Check the audit log", expected="The change is listed")]
+            adapters["testrail"].update_case(
+                second[0].right_id, Case.model_validate({**other.model_dump(), "steps": steps})
+            )
+            edited_steps = other.title
+    return link, edited_steps
+
+
 def run_demo(workdir: Path | None = None) -> int:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="testplan-bridge-demo-"))
-    store_url = f"sqlite:///{workdir}/demo-store.db"
     with ExitStack() as stack:
-        urls: dict[str, str] = {}
-        creds: dict[str, dict[str, Any]] = {}
-        for name, seed in SYSTEMS.items():
-            sim = simulator_class(name)(seed=seed)
-            server = stack.enter_context(sim.serve())
-            urls[name], creds[name] = server.url, sim.credentials()
-        cfg = _config(urls, creds, store_url)
-        store = Store(store_url)
-        stack.callback(store.close)
-        adapters = {name: create_adapter(name, cfg.system(name)) for name in SYSTEMS}
-        for adapter in adapters.values():
-            adapter.connect()
-            stack.callback(adapter.close)
+        cfg, store, adapters, urls = start_systems(stack, workdir)
+        store_url = cfg.store.url
 
         _say(
             "1. Three test managers, no accounts needed",
@@ -121,34 +160,16 @@ def run_demo(workdir: Path | None = None) -> int:
             console.print("  The systems hold different numbers of cases: see the log entries below.")
 
         # two people edit the same case at the same time, a third edits another field elsewhere
-        links = [link for link in store.links("codearts-testrail", "case") if link.state == "active"]
-        if not links:
+        title_before = {lk.left_id: lk.base.get("title") for lk in store.links("codearts-testrail", "case")}
+        edited = concurrent_edits(store, adapters)
+        if edited is None:
             console.print("no linked cases: the demo cannot go on")
             return 1
-        link = sorted(links, key=lambda lk: int(lk.left_id) if lk.left_id.isdigit() else 0)[0]
-        ca_case = adapters["codearts"].get_case(link.left_id)
-        tr_case = adapters["testrail"].get_case(link.right_id)
-        assert ca_case is not None and tr_case is not None
-        adapters["codearts"].update_case(
-            link.left_id, ca_case.model_copy(update={"title": ca_case.title + " (CodeArts edit)"})
-        )
-        adapters["testrail"].update_case(
-            link.right_id,
-            tr_case.model_copy(update={"title": tr_case.title + " (TestRail edit)"}),
-        )
-        second = [lk for lk in links if lk is not link][:1]
-        edited_steps = None
-        if second:
-            other = adapters["testrail"].get_case(second[0].right_id)
-            if other is not None:
-                steps = [*other.steps, Step(action="Check the audit log", expected="The change is listed")]
-                adapters["testrail"].update_case(
-                    second[0].right_id, Case.model_validate({**other.model_dump(), "steps": steps})
-                )
-                edited_steps = other.title
+        link, edited_steps = edited
         _say(
             "3. Meanwhile, people keep working",
-            f"Alice renames case {tr_case.title!r} in CodeArts; Bob renames the same case in TestRail.\n"
+            f"Alice renames case {title_before.get(link.left_id)!r} in CodeArts; Bob renames the same case in "
+            "TestRail.\n"
             + (f"Carol adds a step to {edited_steps!r} in TestRail.\n" if edited_steps else "")
             + "Nobody tells the bridge.",
         )

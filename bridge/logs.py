@@ -33,11 +33,27 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(payload, default=str, ensure_ascii=False))
 
 
+def plain_value(value: Any) -> str:
+    """A field's value in a plain line: bare when it is one word, JSON otherwise (never a Python repr)."""
+    if isinstance(value, str):
+        return value if value and not any(c in value for c in " =\"'\n\t") else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 class PlainFormatter(logging.Formatter):
+    """``2026-01-02T10:00:00.123Z info    message key=value ...``: one line a person reads and grep splits."""
+
     def format(self, record: logging.LogRecord) -> str:
         extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
-        tail = " ".join(f"{k}={v}" for k, v in extras.items())
-        line = f"{record.levelname.lower():7} {record.getMessage()}" + (f"  [{tail}]" if tail else "")
+        tail = " ".join(f"{k}={plain_value(v)}" for k, v in extras.items())
+        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        line = f"{ts} {record.levelname.lower():7} {record.getMessage()}" + (f" {tail}" if tail else "")
         if record.exc_text:
             line += "\n" + record.exc_text
         return redact(line)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 log = logging.getLogger("bridge.progress")
@@ -22,13 +23,16 @@ def progress_hook(enabled: bool | None = None, *, log_every: float = 10.0) -> It
     if enabled is None:
         enabled = sys.stderr.isatty()
     if enabled:
+        # on stderr, never stdout (a result piped to a file or a script holds no bar), and transient: the
+        # bars are erased when the work is done, so the screen keeps only the result
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            transient=False,
+            console=Console(stderr=True),
+            transient=True,
         ) as bars:
 
             def hook(label: str, total: int | None) -> Tick:

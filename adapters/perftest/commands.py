@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bridge.cliargs import ConfigOption
 from bridge.errors import ConfigError
 
 perftest_app = typer.Typer(help="CodeArts PerfTest tasks.", no_args_is_help=True)
@@ -36,11 +36,11 @@ def _case_ids(values: list[str]) -> list[int]:
 
 @perftest_app.command("create-task")
 def create_task(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")],
+    config: ConfigOption,
     name: Annotated[str, typer.Option("--name", help="Task name")],
     case_ids: Annotated[list[str], typer.Option("--case-ids", help="PerfTest case ids; comma-separated, repeatable")],
     system: Annotated[
-        str | None, typer.Option("--system", help="perftest system in the config (default: the only one)")
+        str | None, typer.Option("--to", "--system", help="perftest system in the config (default: the only one)")
     ] = None,
     perftest_project: Annotated[
         int | None, typer.Option("--perftest-project", help="PerfTest project id (overrides the config)")

@@ -13,13 +13,14 @@ from bridge.ci.junit import JUnitError, JUnitTest, parse_bytes, parse_files
 from bridge.ci.matching import key_format_error
 from bridge.ci.push import PushOptions, push_results
 from bridge.ci.report import FAIL_ON_VALUES, FailOn
+from bridge.cliargs import ConfigOption as ConfigOpt
 from bridge.errors import BridgeError, ConfigError
+from bridge.output import JsonOpt, OutputOpt, wants_json
 
 ci_app = typer.Typer(
     help="Feed CI results (JUnit XML, apptest.ai) into a test management system.", no_args_is_help=True
 )
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
 ToOpt = Annotated[str, typer.Option("--to", help="Name of the target system in the config")]
 PlanOpt = Annotated[str | None, typer.Option("--plan", help="Plan name: found (open plans) or created")]
 PlanIdOpt = Annotated[str | None, typer.Option("--plan-id", help="Existing plan id on the target")]
@@ -142,6 +143,7 @@ def run_push(
     *,
     source: dict[str, object] | None = None,
     kept: Path | None = None,
+    as_json: bool = False,
 ) -> None:
     """Push, print the summary (errors on stderr), write the report, exit with the policy's code.
 
@@ -159,8 +161,9 @@ def run_push(
         raise
     if source:
         report.source = dict(source)
-    for line in report.summary_lines():
-        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not as_json:
+        for line in report.summary_lines():
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
     for error in report.errors:
         prefix = "warning: " if fail_on == "never" else "error: "
         err_console.print(prefix + error, highlight=False, markup=False, soft_wrap=True)
@@ -168,7 +171,12 @@ def run_push(
         err_console.print(again, highlight=False, markup=False, soft_wrap=True)
     if report_json is not None:
         report.write_json(report_json)
-    raise typer.Exit(report.exit_code(fail_on))
+    code = report.exit_code(fail_on)
+    if as_json:
+        from bridge.output import emit
+
+        emit("ci-push", {"exit_code": code, "report": report.to_dict()})
+    raise typer.Exit(code)
 
 
 @ci_app.command("push")
@@ -187,9 +195,12 @@ def push(
     case_id_pattern: IdPatternOpt = None,
     case_id_property: IdPropertyOpt = None,
     automation_key: KeyFormatOpt = None,
+    output: OutputOpt = "text",
+    json_: JsonOpt = False,
 ) -> None:
     """Post the results of JUnit XML reports to SYSTEM: match tests to cases, create the plan/run, post in bulk."""
     policy = _fail_on(fail_on)
+    as_json = wants_json(output, json_)
     files = _expand(junit)
     tests = parse_files(files)  # every file is read before anything is sent: bad input posts nothing
     options = _options(
@@ -204,7 +215,7 @@ def push(
         automation_key,
         files=files,
     )
-    run_push(config, to, tests, options, report_json, policy)
+    run_push(config, to, tests, options, report_json, policy, as_json=as_json)
 
 
 @ci_app.command("apptest")

@@ -6,16 +6,14 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
 
+from bridge.cliargs import ConfigOption
 from bridge.config import parse_duration
 from bridge.errors import ConfigError
-
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Path of the TOML config file")]
 
 
 def register(app: typer.Typer) -> None:

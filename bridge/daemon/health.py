@@ -104,11 +104,33 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(status, "application/json", json.dumps(body, default=str).encode())
             elif path == "/metrics":
                 self._send(200, "text/plain; version=0.0.4; charset=utf-8", self.server.metrics().encode())
+            elif self.server.review is not None:
+                self._review()
             else:
-                self._send(404, "text/plain", b"not found: try /healthz or /metrics\n")
+                self._send(404, "text/plain", self.server.review_off.encode())
         except Exception as exc:  # a broken probe must answer, not hang the client
             log.warning("health endpoint error", extra={"path": path, "error": str(exc)})
             self._send(500, "text/plain", b"internal error\n")
+
+    def do_POST(self) -> None:  # noqa: N802
+        if self.server.review is None:
+            self._send(404, "text/plain", self.server.review_off.encode())
+            return
+        try:
+            self._review()
+        except Exception as exc:
+            log.warning("review page error", extra={"error": str(exc)})
+            self._send(500, "text/plain", b"internal error\n")
+
+    def _review(self) -> None:
+        """The review pages (:mod:`bridge.review`) on the same port as the probes."""
+        from bridge.review.server import MAX_BODY, read_request, write_response
+        from bridge.review.web import Response
+
+        if int(self.headers.get("content-length") or 0) > MAX_BODY:
+            write_response(self, Response(413, b"request too large", "text/plain"))
+            return
+        write_response(self, self.server.review.handle(read_request(self)))
 
     def _send(self, status: int, ctype: str, body: bytes) -> None:
         self.send_response(status)
@@ -129,6 +151,9 @@ class HealthServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.health = health
         self.metrics = metrics
+        #: the review pages' app (bridge.review.app.ReviewApp), when the daemon serves them
+        self.review: Any = None
+        self.review_off = "not found: try /healthz or /metrics\n"
         self._thread: threading.Thread | None = None
 
     @property

@@ -95,6 +95,24 @@ def bind_http(cfg: Config) -> HealthServer | None:
         ) from None
 
 
+def attach_review(http: HealthServer, cfg: Config, store: Store) -> None:
+    """Serve the review pages on the daemon's port: on loopback always, elsewhere only with ``[ui] token``
+    (the probes stay open to the orchestrator either way)."""
+    from bridge.review.app import ReviewApp
+    from bridge.review.web import is_loopback
+
+    token = cfg.ui.token.get_secret_value() if cfg.ui.token is not None else None
+    if not is_loopback(cfg.daemon.http_host) and not token:
+        http.review = None
+        http.review_off = (
+            "not found: /healthz and /metrics are served here; the review pages need [ui] token in the config "
+            "when daemon.http_host is not loopback\n"
+        )
+        log.warning("review pages off: daemon.http_host is not loopback and [ui] token is not set")
+        return
+    http.review = ReviewApp(cfg, store, token=token)
+
+
 def _unavailable() -> tuple[int, dict[str, Any]]:
     return 503, {"status": "starting"}
 
@@ -127,6 +145,7 @@ class Daemon:
         if http is not None:
             http.health = self.health
             http.metrics = self.metrics_text
+            attach_review(http, cfg, store)
         self.abandoned: list[InFlight] = []
         self._lock = threading.Lock()
         self._inflight: dict[str, InFlight] = {}
@@ -250,6 +269,8 @@ class Daemon:
         setup_logging(new)
         with self._lock:
             self.cfg = new
+            if self.http is not None:
+                attach_review(self.http, new, self.store)
         self._apply_jobs(new)
         self.metrics.reload("ok")
         log.info("config reloaded", extra={"jobs": dict(self._schedules)})

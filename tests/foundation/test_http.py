@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import io
 import math
+import re
 import socket
 import threading
 import time
@@ -336,7 +337,8 @@ def test_tls_verification_off_logs_a_warning(restore_logging: None, server_url: 
     configure_logging("info", json_lines=False, stream=stream)
     HttpClient("insecure-sys", HttpSettings(base_url=server_url, verify_tls=False)).close()
     line = stream.getvalue()
-    assert line.startswith("warning") and "TLS certificate verification is OFF" in line
+    # plain lines: UTC timestamp, level, message, key=value fields (bridge.logs.PlainFormatter)
+    assert re.match(r"^\S+Z warning ", line) and "TLS certificate verification is OFF" in line
     assert "system=insecure-sys" in line
     stream.truncate(0)
     HttpClient("secure-sys", HttpSettings(base_url=server_url)).close()
