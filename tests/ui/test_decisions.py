@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from e2e_harness import world
-from test_conflict_log import JOB, entry, seed_every_kind
+from test_conflict_log import CUSTOM, JOB, entry, seed_every_kind
 from ui_helpers import form_token, served
 
 
@@ -14,7 +14,7 @@ def _origin(http) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def test_ambiguous_match_and_cannot_represent_from_the_page(tmp_path: Path) -> None:
-    with world(tmp_path, names=("tp", "ca"), jobs=[JOB]) as w:
+    with world(tmp_path, names=("tp", "ca"), jobs=[JOB], settings=CUSTOM) as w:  # the custom-service limits
         ids = seed_every_kind(w)
         with served(w) as http:
             twins = entry(w, "ambiguous-match")
