@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import Engine, create_engine, event, func, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, update
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -142,6 +142,23 @@ class Store(ConflictRecords):
             if lock is not None:
                 lock.release()
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One Core transaction (committed at the end): for the bulk paths, which need no ORM objects."""
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except (OperationalError, DatabaseError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            raise store_error(self.url, exc) from None
+        finally:
+            if lock is not None:
+                lock.release()
+
     def check_writable(self) -> None:
         """Raise StoreError now if the store cannot take a write (read-only file, directory or server), so a
         run stops before it talks to any system. Writes nothing: an update of no row, rolled back."""
@@ -205,6 +222,56 @@ class Store(ConflictRecords):
             s.commit()
             return saved
 
+    def add_links(self, links: Sequence[Link], resolved: Sequence[tuple[int, str]] = ()) -> None:
+        """Insert new links and close write intents (``(intent id, outcome)``), all in one transaction: a
+        batch of creates costs one commit. Raises IntegrityError, with nothing saved, when one of the links
+        collides with a link saved meanwhile (the caller then saves them one at a time)."""
+        if not links and not resolved:
+            return
+        now = utcnow()
+        table = Link.__table__  # type: ignore[attr-defined]
+        with self.transaction() as conn:
+            if links:
+                rows = [
+                    {
+                        "job": lk.job,
+                        "entity": lk.entity,
+                        "left_id": lk.left_id,
+                        "right_id": lk.right_id,
+                        "marker": lk.marker,
+                        "state": lk.state,
+                        "base": lk.base,
+                        "left_hashes": lk.left_hashes,
+                        "right_hashes": lk.right_hashes,
+                        "created_at": lk.created_at,
+                        "updated_at": now,
+                    }
+                    for lk in links
+                ]
+                q = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+                ids = [row[0] for row in conn.execute(q, rows)]
+                for link, new_id in zip(links, ids, strict=True):
+                    link.id, link.updated_at = new_id, now
+            self._close_intents(conn, resolved, now)
+
+    @staticmethod
+    def _close_intents(conn: Connection, resolved: Sequence[tuple[int, str]], now: datetime) -> None:
+        if not resolved:
+            return
+        table = Intent.__table__  # type: ignore[attr-defined]
+        q = (
+            update(table)
+            .where(table.c.id == bindparam("intent_id"), table.c.resolved_at.is_(None))
+            .values(resolved_at=now, outcome=bindparam("intent_outcome"))
+        )
+        conn.execute(q, [{"intent_id": i, "intent_outcome": o} for i, o in resolved])
+
+    def resolve_intents(self, resolved: Sequence[tuple[int, str]]) -> None:
+        """Close several write intents in one transaction."""
+        if resolved:
+            with self.transaction() as conn:
+                self._close_intents(conn, resolved, utcnow())
+
     def delete_link(self, link: Link) -> None:
         with self.session() as s:
             found = s.get(Link, link.id)
@@ -219,6 +286,21 @@ class Store(ConflictRecords):
             s.add(intent)
             s.commit()  # the id is filled by the flush; no need to read the row back
             return intent
+
+    def record_intents(self, job: str, entity: str, sources: Sequence[tuple[str, str, str]]) -> list[int]:
+        """Record (commit) the intents of a batch of creates, ``(target side, source id, marker)`` each, in one
+        transaction; their ids, in the same order. Committed before any create of the batch is sent."""
+        if not sources:
+            return []
+        now = utcnow()
+        table = Intent.__table__  # type: ignore[attr-defined]
+        rows = [
+            {"job": job, "entity": entity, "target_side": t, "source_id": sid, "marker": m, "created_at": now}
+            for t, sid, m in sources
+        ]
+        with self.transaction() as conn:
+            q = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            return [int(row[0]) for row in conn.execute(q, rows)]
 
     def open_intents(self, job: str, entity: str | None = None) -> list[Intent]:
         with self.session() as s:

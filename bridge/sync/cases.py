@@ -83,11 +83,8 @@ class CaseSync:
             ("right", c) for c in matched.right_only
         ]
         creates = [(s, c) for s, c in creates if ctx.policy.may_write(other(s))]
-        ctx.parallel(f"{ctx.job.name}: new cases", creates, lambda sc: self._create(sc[0], sc[1]))
+        ctx.writer.create_many(self.kind, creates, f"{ctx.job.name}: new cases")
         ctx.conflicts.finish()
-
-    def _create(self, source: Side, case: Case) -> None:
-        self.ctx.writer.create(self.kind, source, case, self.kind.for_create(case, source))
 
     def _read(self, side: Side, since: datetime | None) -> dict[str, Case]:
         ctx = self.ctx
