@@ -32,6 +32,8 @@ class CaseSync:
         self.pending_marks: list[tuple[Side, datetime, datetime | None]] = []
         self._mark_keys: dict[Side, str] = {}
         self._stored: dict[Side, dict[str, bytes]] = {"left": {}, "right": {}}
+        #: per side, native id -> the linked id on the other side
+        self._partners: dict[Side, dict[str, str]] = {"left": {}, "right": {}}
 
     def run(self) -> None:
         ctx = self.ctx
@@ -41,7 +43,8 @@ class CaseSync:
         links, digests = ctx.store.link_summaries(ctx.job.name, entity)
         self._stored = self._stored_digests(links, digests)
         since: dict[Side, datetime | None] = {side: self._incremental_since(side) for side in SIDES}
-        listed: dict[Side, dict[str, Any]] = {side: self._read(side, since[side]) for side in SIDES}
+        listed: dict[Side, dict[str, Any]] = {"left": self._read("left", since["left"])}
+        listed["right"] = self._read("right", since["right"], listed["left"])
         # A side read incrementally lacks its old unlinked records, and matching the other side's new records
         # against them is what keeps a first sight from becoming a duplicate: read it in full then.
         linked: dict[Side, set[str]] = {"left": {lk.left_id for lk in links}, "right": {lk.right_id for lk in links}}
@@ -113,26 +116,36 @@ class CaseSync:
         """Per side, native id -> digest of the hashes its active link stored. Empty when the job needs every
         listed case whole (the PerfTest option reads their tags)."""
         stored: dict[Side, dict[str, bytes]] = {"left": {}, "right": {}}
+        self._partners = {"left": {}, "right": {}}
         if self.ctx.job.perftest:
             return stored
+        busy = self.ctx.conflicts.busy_subjects()  # merged in any case: their cases are kept whole
         for link in links:
-            if link.state == "active" and link.id in digests:
+            if link.state == "active" and link.id in digests and pair_subject(link) not in busy:
                 stored["left"][link.left_id], stored["right"][link.right_id] = digests[link.id]
+                self._partners["left"][link.left_id] = link.right_id
+                self._partners["right"][link.right_id] = link.left_id
         return stored
 
-    def _read(self, side: Side, since: datetime | None) -> dict[str, Any]:
+    def _read(self, side: Side, since: datetime | None, read: dict[str, Any] | None = None) -> dict[str, Any]:
         """The side's cases in scope by id; a linked case whose view hashes equal its link's is kept small
-        (:class:`~bridge.sync.unchanged.Unchanged`)."""
+        (:class:`~bridge.sync.unchanged.Unchanged`). ``read``: the other side's listing, read before: a pair
+        unchanged on both sides then keeps neither case (the one read first is dropped now)."""
         ctx = self.ctx
         what = "changed cases" if since is not None else "cases"
         tick = ctx.progress(f"reading {ctx.name(side)} {what}", None)
-        stored = self._stored[side]
+        stored, partners = self._stored[side], self._partners[side]
         cases: dict[str, Any] = {}
         for case in ctx.side(side).iter_cases(since=since):
             if case.id is not None and ctx.in_scope_path(case.folder):
                 digest = stored.get(case.id)
                 if digest is not None and same_hashes(self.kind.view(case, side), digest):
-                    cases[case.id] = Unchanged(case)
+                    partner = read.get(partners[case.id]) if read is not None else None
+                    if isinstance(partner, Unchanged):
+                        partner.drop()
+                        cases[case.id] = Unchanged(case, keep=False)
+                    else:
+                        cases[case.id] = Unchanged(case)
                 else:
                     cases[case.id] = case
                 tick(1)

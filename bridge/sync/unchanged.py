@@ -24,14 +24,17 @@ class Unchanged:
 
     __slots__ = ("id", "marker", "updated_at", "_data")
 
-    def __init__(self, case: Case) -> None:
+    def __init__(self, case: Case, *, keep: bool = True) -> None:
         self.id = case.id
         self.marker = case.marker
         self.updated_at: datetime | None = case.updated_at
-        self._data: bytes | None = pickle.dumps(case, protocol=pickle.HIGHEST_PROTOCOL)
+        self._data: bytes | None = pickle.dumps(case, protocol=pickle.HIGHEST_PROTOCOL) if keep else None
 
-    def case(self) -> Case:
-        assert self._data is not None, "the case of a pair found unchanged on both sides was dropped"
+    def case(self) -> Case | None:
+        """The case as read; None once dropped (the pair is then looked up directly, like a case not listed:
+        only a side re-read after the other was found unchanged gets there)."""
+        if self._data is None:
+            return None
         case: Case = pickle.loads(self._data)
         return case
 
@@ -45,5 +48,5 @@ def same_hashes(view: dict[str, Any], stored_digest: bytes) -> bool:
 
 
 def full(record: Any) -> Any:
-    """The record itself (a pickled unchanged case comes back whole); None stays None."""
+    """The record itself (a pickled unchanged case comes back whole, a dropped one as None); None stays None."""
     return record.case() if isinstance(record, Unchanged) else record
