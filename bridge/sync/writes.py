@@ -174,10 +174,10 @@ class Writer:
             nonlocal inflight
             item = finished.get()
             inflight -= 1
-            tick(1)
             if isinstance(item, BaseException):
                 raise item
             done.append(item)
+            tick(1)  # (may raise: a daemon stopping ends the run at this record boundary)
 
         with ThreadPoolExecutor(max_workers=ctx.workers, thread_name_prefix=f"create-{ctx.job.name}") as pool:
             try:
@@ -204,8 +204,16 @@ class Writer:
                             done = []
                 while inflight:
                     collect()
+            except BaseException:
+                # the run stops here (a stopping daemon, an interrupt): creates not started are not sent,
+                # those in flight finish, and what landed is linked below; the rest keeps its open intent
+                pool.shutdown(wait=True, cancel_futures=True)
+                while not finished.empty():
+                    item = finished.get()
+                    if not isinstance(item, BaseException):
+                        done.append(item)
+                raise
             finally:
-                # what landed is linked even when the run stops here (the rest keeps its open intent)
                 self._finish(done)
 
     def _prepare(
