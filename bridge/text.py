@@ -16,10 +16,12 @@ sync from seeing its own writes as changes (echoes).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html as html_lib
 import json
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bridge.marks import Run, parse_inline, render_html, render_lines
@@ -40,6 +42,10 @@ _HTML_HINT = re.compile(
     re.I,
 )
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff]")
+# Anything normalize_whitespace would change: a white space character other than space and newline (the same
+# set str.strip removes), a zero-width character, two spaces, a space at a line's edge, three newlines, white
+# space at either end. Most field values have none of it and are returned as they are, unsplit.
+_UNCLEAN = re.compile(r"[^\S \n]|[\u200b\u200c\u200d\ufeff]|  | \n|\n |\n\n\n|\A[ \n]|[ \n]\Z")
 
 
 def normalize_whitespace(text: str | None) -> str:
@@ -50,6 +56,13 @@ def normalize_whitespace(text: str | None) -> str:
     """
     if not text:
         return ""
+    if not _UNCLEAN.search(text):
+        return text
+    return _normalize_all(text)
+
+
+def _normalize_all(text: str) -> str:
+    """normalize_whitespace without its shortcut for text that is already clean."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ZERO_WIDTH.sub("", text)
     # indentation is not meaningful in any of the systems' renderers, and the canonical form is flat
@@ -64,6 +77,20 @@ def looks_like_html(text: str) -> bool:
     return bool(_HTML_HINT.search(text))
 
 
+def _memo_short(convert: Callable[[str | None], str]) -> Callable[[str | None], str]:
+    """Remember the conversions of short values (a pure function): step texts, preconditions and expected
+    results repeat across a project's cases ("Result is shown", templates), and each conversion builds a
+    parse tree. Bounded: 8,192 values of at most 2,000 characters, a few MB."""
+    cached = functools.lru_cache(maxsize=8192)(convert)
+
+    @functools.wraps(convert)
+    def convert_short(markup: str | None) -> str:
+        return cached(markup) if markup is None or len(markup) <= 2000 else convert(markup)
+
+    return convert_short
+
+
+@_memo_short
 def html_to_canonical(markup: str | None) -> str:
     """Convert HTML (as TestRail, CodeArts and most web editors store it) to canonical text.
 

@@ -14,10 +14,11 @@ from bridge.sync.conflicts import pair_subject
 from bridge.sync.context import SIDES, RunContext, other
 from bridge.sync.entities import CaseKind
 from bridge.sync.intents import set_aside_duplicates, settle_intents
-from bridge.sync.merge import Side, hashes
+from bridge.sync.merge import Side
 from bridge.sync.pairs import PairSync, guard_mass_deletion, match_unlinked
+from bridge.sync.unchanged import Unchanged, full, same_hashes
 from bridge.text import stable_json
-from mappings.tables import Link, as_utc, utcnow
+from mappings.tables import Link, LinkRef, as_utc, utcnow
 
 log = logging.getLogger("bridge.sync")
 
@@ -30,14 +31,20 @@ class CaseSync:
         #: (side, newest change seen, when read in full or None), saved when the run ends without errors
         self.pending_marks: list[tuple[Side, datetime, datetime | None]] = []
         self._mark_keys: dict[Side, str] = {}
+        self._stored: dict[Side, dict[str, bytes]] = {"left": {}, "right": {}}
+        #: per side, native id -> the linked id on the other side
+        self._partners: dict[Side, dict[str, str]] = {"left": {}, "right": {}}
 
     def run(self) -> None:
         ctx = self.ctx
         entity = Entity.CASE.value
         ctx.conflicts.load(entity)
-        links = ctx.store.links(ctx.job.name, entity)
+        # links without their agreed state: the pairs to merge get theirs below (see Store.link_summaries)
+        links, digests = ctx.store.link_summaries(ctx.job.name, entity)
+        self._stored = self._stored_digests(links, digests)
         since: dict[Side, datetime | None] = {side: self._incremental_since(side) for side in SIDES}
-        listed: dict[Side, dict[str, Case]] = {side: self._read(side, since[side]) for side in SIDES}
+        listed: dict[Side, dict[str, Any]] = {"left": self._read("left", since["left"])}
+        listed["right"] = self._read("right", since["right"], listed["left"])
         # A side read incrementally lacks its old unlinked records, and matching the other side's new records
         # against them is what keeps a first sight from becoming a duplicate: read it in full then.
         linked: dict[Side, set[str]] = {"left": {lk.left_id for lk in links}, "right": {lk.right_id for lk in links}}
@@ -55,7 +62,7 @@ class CaseSync:
         self._remember_read_marks(listed, since)
         ctx.listed_cases = listed
         settle_intents(ctx, self.kind, listed, links)
-        links = ctx.store.links(ctx.job.name, entity)
+        links, digests = ctx.store.link_summaries(ctx.job.name, entity)
         complete = since["left"] is None and since["right"] is None
         set_aside_duplicates(ctx, self.kind, listed, links, complete=complete)
         for side in SIDES:
@@ -66,16 +73,33 @@ class CaseSync:
         present: dict[Side, Any] = {side: listed[side] if since[side] is None else _AllPresent() for side in SIDES}
         guard_mass_deletion(ctx, entity, active, present)
 
-        pairs: list[tuple[Link, Case | None, Case | None]] = []
+        # A pair is unchanged when each side is either listed with the hashes its link stored (Unchanged) or,
+        # read incrementally, not listed (not changed since the mark); unless it has an open entry or a
+        # decision to apply. The rest is merged, with its full link.
+        busy = ctx.conflicts.busy_subjects()
+        todo: list[tuple[LinkRef, Any, Any]] = []
         for link in active:
             left, right = listed["left"].get(link.left_id), listed["right"].get(link.right_id)
-            if (left is None and since["left"] is not None) or (right is None and since["right"] is not None):
-                if not self._changed_since_base(link, left, right, since):
-                    ctx.report.count(ctx.job.left, entity, "unchanged")
-                    continue
+            quiet = all(
+                isinstance(rec, Unchanged) or (rec is None and since[side] is not None)
+                for side, rec in zip(SIDES, (left, right), strict=True)
+            )
+            if quiet and pair_subject(link) not in busy:
+                for rec in (left, right):
+                    if isinstance(rec, Unchanged):
+                        rec.drop()
+                ctx.report.count(ctx.job.left, entity, "unchanged")
+                continue
             # a side that is None here is looked up directly (unchanged since the mark, or gone)
-            pairs.append((link, left, right))
+            todo.append((link, left, right))
+        pairs: list[tuple[Link, Case | None, Case | None]] = []
+        for first in range(0, len(todo), 500):
+            chunk = todo[first : first + 500]
+            loaded = ctx.store.links_by_id([lk.id for lk, _, _ in chunk if lk.id is not None])
+            pairs += [(loaded[lk.id], full(le), full(ri)) for lk, le, ri in chunk if lk.id in loaded]
+        del todo
         ctx.parallel(f"{ctx.job.name}: linked cases", pairs, lambda p: self.pairs.linked(*p))
+        del pairs
 
         matched = match_unlinked(ctx, self.kind, listed, links, complete=complete)
         ctx.parallel(f"{ctx.job.name}: matched cases", matched.pairs, lambda p: self.pairs.first_sight(p[0], p[1]))
@@ -83,20 +107,47 @@ class CaseSync:
             ("right", c) for c in matched.right_only
         ]
         creates = [(s, c) for s, c in creates if ctx.policy.may_write(other(s))]
-        ctx.parallel(f"{ctx.job.name}: new cases", creates, lambda sc: self._create(sc[0], sc[1]))
+        ctx.writer.create_many(self.kind, creates, f"{ctx.job.name}: new cases")
         ctx.conflicts.finish()
 
-    def _create(self, source: Side, case: Case) -> None:
-        self.ctx.writer.create(self.kind, source, case, self.kind.for_create(case, source))
+    def _stored_digests(
+        self, links: list[LinkRef], digests: dict[int, tuple[bytes, bytes]]
+    ) -> dict[Side, dict[str, bytes]]:
+        """Per side, native id -> digest of the hashes its active link stored. Empty when the job needs every
+        listed case whole (the PerfTest option reads their tags)."""
+        stored: dict[Side, dict[str, bytes]] = {"left": {}, "right": {}}
+        self._partners = {"left": {}, "right": {}}
+        if self.ctx.job.perftest:
+            return stored
+        busy = self.ctx.conflicts.busy_subjects()  # merged in any case: their cases are kept whole
+        for link in links:
+            if link.state == "active" and link.id in digests and pair_subject(link) not in busy:
+                stored["left"][link.left_id], stored["right"][link.right_id] = digests[link.id]
+                self._partners["left"][link.left_id] = link.right_id
+                self._partners["right"][link.right_id] = link.left_id
+        return stored
 
-    def _read(self, side: Side, since: datetime | None) -> dict[str, Case]:
+    def _read(self, side: Side, since: datetime | None, read: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The side's cases in scope by id; a linked case whose view hashes equal its link's is kept small
+        (:class:`~bridge.sync.unchanged.Unchanged`). ``read``: the other side's listing, read before: a pair
+        unchanged on both sides then keeps neither case (the one read first is dropped now)."""
         ctx = self.ctx
         what = "changed cases" if since is not None else "cases"
         tick = ctx.progress(f"reading {ctx.name(side)} {what}", None)
-        cases: dict[str, Case] = {}
+        stored, partners = self._stored[side], self._partners[side]
+        cases: dict[str, Any] = {}
         for case in ctx.side(side).iter_cases(since=since):
             if case.id is not None and ctx.in_scope_path(case.folder):
-                cases[case.id] = case
+                digest = stored.get(case.id)
+                if digest is not None and same_hashes(self.kind.view(case, side), digest):
+                    partner = read.get(partners[case.id]) if read is not None else None
+                    if isinstance(partner, Unchanged):
+                        partner.drop()
+                        cases[case.id] = Unchanged(case, keep=False)
+                    else:
+                        cases[case.id] = Unchanged(case)
+                else:
+                    cases[case.id] = case
                 tick(1)
         return cases
 
@@ -123,7 +174,7 @@ class CaseSync:
             return None
         return as_utc(mark.watermark)
 
-    def _remember_read_marks(self, listed: dict[Side, dict[str, Case]], since: dict[Side, datetime | None]) -> None:
+    def _remember_read_marks(self, listed: dict[Side, dict[str, Any]], since: dict[Side, datetime | None]) -> None:
         """Keep where this read ended; saved only by a run that ends without errors (see ``save_read_marks``)."""
         self.pending_marks = []
         if self.ctx.job.full_read_every is None:
@@ -142,26 +193,6 @@ class CaseSync:
             self.ctx.store.save_read_mark(
                 self.ctx.job.name, side, self.read_mark_key(side), watermark=newest, full_read_at=full_read_at
             )
-
-    def _changed_since_base(
-        self, link: Link, left: Case | None, right: Case | None, since: dict[Side, datetime | None]
-    ) -> bool:
-        """Whether a pair with a side unchanged since the read mark needs merging: the other side changed (or
-        is gone from a full listing), or a person's resolution waits to be applied."""
-        if self.ctx.conflicts.has_resolution(pair_subject(link)):
-            return True
-        sides: tuple[tuple[Side, Case | None, dict[str, str]], ...] = (
-            ("left", left, link.left_hashes),
-            ("right", right, link.right_hashes),
-        )
-        for side, case, stored in sides:
-            if case is None:
-                if since[side] is None:
-                    return True  # missing from a full listing: the deletion check decides
-                continue
-            if hashes(self.kind.view(case, side)) != stored:
-                return True
-        return False
 
 
 class _AllPresent:

@@ -25,13 +25,13 @@ from bridge.sync.fieldpath import PathError, get_path, root, set_path
 from bridge.sync.merge import FieldConflict, Side, hashes
 from bridge.sync.report import PlannedAction
 from bridge.text import content_hash
-from mappings.tables import Conflict, Link, Note, utcnow
+from mappings.tables import Conflict, Link, LinkIds, Note, utcnow
 
 Key = tuple[str, str | None, str | None, str | None]  # kind, subject, field, side
 _REFRESHED = ("left_value", "right_value", "base_value", "message", "value_hash", "attempt", "record")
 
 
-def pair_subject(link: Link) -> str:
+def pair_subject(link: LinkIds) -> str:
     return f"left:{link.left_id}"
 
 
@@ -148,6 +148,12 @@ class ConflictLog:
         self.ctx.report.act(PlannedAction(c.entity, action, "-", c.record, detail))
 
     # ------------------------------------------------------------------------------------ decisions
+    def busy_subjects(self) -> set[str]:
+        """Subjects with an open entry or a decision waiting to be applied: a run must merge them even when
+        neither side changed (the merge re-finds or closes the entry, or applies the decision)."""
+        with self._lock:
+            return {subject for _kind, subject, _field, _side in self._open if subject} | set(self._resolutions)
+
     def has_resolution(self, subject: str) -> bool:
         return bool(self._resolutions.get(subject))
 

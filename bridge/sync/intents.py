@@ -8,6 +8,7 @@ for a person (never deleted, never copied to the other side), and the run says w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bridge.sync.context import SIDES, RunContext, jsonable, other
@@ -15,24 +16,26 @@ from bridge.sync.entities import EntityKind
 from bridge.sync.markers import marker_for
 from bridge.sync.merge import Side, hashes
 from bridge.sync.report import PlannedAction
-from mappings.tables import Intent, Link
+from mappings.tables import Intent, Link, LinkIds
 
 
 def _id_order(record: Any) -> tuple[int, str]:
     return (len(str(record.id)), str(record.id))  # numeric ids in numeric order: the oldest first
 
 
-def settle_intents(ctx: RunContext, kind: EntityKind, listed: dict[Side, dict[str, Any]], links: list[Link]) -> None:
+def settle_intents(
+    ctx: RunContext, kind: EntityKind, listed: dict[Side, dict[str, Any]], links: Sequence[LinkIds]
+) -> None:
     """Adopt records created by a run that died before linking them; abandon intents that never landed."""
     intents = ctx.store.open_intents(ctx.job.name, kind.entity)
     if not intents:
         return
-    linked: dict[Side, dict[str, Link]] = {
+    linked: dict[Side, dict[str, LinkIds]] = {
         "left": {link.left_id: link for link in links},
         "right": {link.right_id: link for link in links},
     }
     for intent in intents:
-        _settle(ctx, kind, intent, listed, links, linked)
+        _settle(ctx, kind, intent, listed, linked)
 
 
 def _settle(
@@ -40,8 +43,7 @@ def _settle(
     kind: EntityKind,
     intent: Intent,
     listed: dict[Side, dict[str, Any]],
-    links: list[Link],
-    linked: dict[Side, dict[str, Link]],
+    linked: dict[Side, dict[str, LinkIds]],
 ) -> None:
     entity = kind.entity
     target: Side = intent.target_side  # type: ignore[assignment]
@@ -91,14 +93,12 @@ def _settle(
     saved = ctx.writer.try_link(link, resolve_intent=intent.id, outcome=f"adopted:{found.id}")
     if saved is None:
         return
-    link = saved
-    links.append(link)
-    linked["left"][left_id] = linked["right"][right_id] = link
+    linked["left"][left_id] = linked["right"][right_id] = saved
     ctx.report.count(ctx.name(target), entity, "adopted")
 
 
 def set_aside_duplicates(
-    ctx: RunContext, kind: EntityKind, listed: dict[Side, dict[str, Any]], links: list[Link], *, complete: bool
+    ctx: RunContext, kind: EntityKind, listed: dict[Side, dict[str, Any]], links: Sequence[LinkIds], *, complete: bool
 ) -> None:
     """Take out of ``listed`` the unlinked records that carry the marker of a linked record's source (second
     copies the bridge made), and log each as a duplicate; ``complete``: both listings are full, so entries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bridge.errors import BridgeError
@@ -11,7 +12,7 @@ from bridge.sync.entities import EntityKind
 from bridge.sync.match import MatchResult, match_records
 from bridge.sync.merge import MergeOutcome, Side, hashes, merge_record
 from bridge.sync.report import PlannedAction
-from mappings.tables import Link
+from mappings.tables import Link, LinkIds
 
 
 class PairSync:
@@ -178,7 +179,7 @@ class MassDeletionStop(BridgeError):
     """Too many linked records vanished at once: the job stops before deleting anything."""
 
 
-def guard_mass_deletion(ctx: RunContext, entity: str, active: list[Link], listed: dict[Side, Any]) -> None:
+def guard_mass_deletion(ctx: RunContext, entity: str, active: Sequence[LinkIds], listed: dict[Side, Any]) -> None:
     if not active:
         return
     for side in SIDES:
@@ -196,7 +197,7 @@ def guard_mass_deletion(ctx: RunContext, entity: str, active: list[Link], listed
 
 
 def match_unlinked(
-    ctx: RunContext, kind: EntityKind, listed: dict[Side, dict[str, Any]], links: list[Link], *, complete: bool
+    ctx: RunContext, kind: EntityKind, listed: dict[Side, dict[str, Any]], links: Sequence[LinkIds], *, complete: bool
 ) -> MatchResult[Any]:
     """Match the records no link (active or tombstone) covers; log the ambiguous ones. A pair a person chose
     for an ambiguous match is matched first. ``complete``: both listings are full, so an ambiguity no longer

@@ -8,7 +8,10 @@ the base snapshot) is saved only after the remote write succeeded.
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +26,32 @@ from bridge.sync.markers import marker_for
 from bridge.sync.merge import Side, hashes
 from bridge.sync.report import FieldChange, PlannedAction
 from mappings.tables import Link, ResultCopy
+
+#: creates per store transaction (intents first, links after): one commit for this many instead of two each.
+#: A commit writes every page it touched, and link rows land on index pages all over (ids are compared as
+#: text): 256 a batch write a tenth less per case than 64; a crash leaves at most two batches to adopt
+CREATE_BATCH = 256
+
+
+@dataclass(eq=False)
+class _Create:
+    """One create on its way: planned, intent recorded, sent, then linked."""
+
+    kind: EntityKind
+    source: Side
+    record: Any
+    fitted: Any
+    marker: str
+    ref: str
+    subject: str
+    ids: dict[str, Any]
+    restore_id: str | None = None
+    intent_id: int | None = None
+    #: the outcome to close the intent with; None leaves it open (a create that may have landed)
+    close: str | None = None
+    link: Link | None = None
+    sview: dict[str, Any] = field(default_factory=dict)
+    tview: dict[str, Any] = field(default_factory=dict)
 
 
 class Writer:
@@ -113,6 +142,94 @@ class Writer:
         ``restore_id``: the native id the record had on the other side before it was deleted there; a system
         that keeps deleted rows (TestPlanIt's soft delete, whose row keeps its unique key) brings that row back
         instead of creating a second one."""
+        pending = self._prepare(kind, source, record, new, restored=restored, restore_id=restore_id)
+        if pending is None:
+            return
+        self._record_intents(kind.entity, [pending])
+        self._finish([self._send(pending)])
+
+    def create_many(self, kind: EntityKind, items: Sequence[tuple[Side, Any]], label: str) -> None:
+        """``create`` for many records (``(source side, record)``, each made with ``kind.for_create``),
+        ``workers`` at a time.
+
+        The store is written in batches: the intents of a batch are committed in one transaction before any
+        create of the batch is sent (so a crash leaves each sent create with an open intent, as ``create``
+        does), and the links of landed creates are saved a batch per transaction. While one batch is being
+        sent, the next one's intents are recorded, so the workers never wait for the store."""
+        ctx = self.ctx
+        if not items:
+            return
+        tick = ctx.progress(label, len(items))
+        size = CREATE_BATCH
+        # finished creates come back through a queue: waiting on a set of futures costs a waiter per future
+        # on every wait, which at a batch of 64 cost more CPU than the store
+        finished: queue.SimpleQueue[_Create | BaseException] = queue.SimpleQueue()
+        inflight = 0
+        done: list[_Create] = []
+
+        def send(c: _Create) -> None:
+            try:
+                finished.put(self._send(c))
+            except BaseException as exc:  # (what fails remotely is reported by _send; the rest is a bug)
+                finished.put(exc)
+
+        def collect() -> None:
+            nonlocal inflight
+            item = finished.get()
+            inflight -= 1
+            if isinstance(item, BaseException):
+                raise item
+            done.append(item)
+            tick(1)  # (may raise: a daemon stopping ends the run at this record boundary)
+
+        with ThreadPoolExecutor(max_workers=ctx.workers, thread_name_prefix=f"create-{ctx.job.name}") as pool:
+            try:
+                for first in range(0, len(items), size):
+                    batch: list[_Create] = []
+                    for source, record in items[first : first + size]:
+                        try:
+                            pending = self._prepare(kind, source, record, kind.for_create(record, source))
+                        except RemoteError as exc:
+                            ctx.report.error(str(exc))
+                            pending = None
+                        if pending is None:
+                            tick(1)
+                        else:
+                            batch.append(pending)
+                    self._record_intents(kind.entity, batch)
+                    for pending in batch:
+                        pool.submit(send, pending)
+                    inflight += len(batch)
+                    while inflight > size:
+                        collect()
+                        if len(done) >= size:
+                            self._finish(done)
+                            done = []
+                while inflight:
+                    collect()
+            except BaseException:
+                # the run stops here (a stopping daemon, an interrupt): creates not started are not sent,
+                # those in flight finish, and what landed is linked below; the rest keeps its open intent
+                pool.shutdown(wait=True, cancel_futures=True)
+                while not finished.empty():
+                    item = finished.get()
+                    if not isinstance(item, BaseException):
+                        done.append(item)
+                raise
+            finally:
+                self._finish(done)
+
+    def _prepare(
+        self,
+        kind: EntityKind,
+        source: Side,
+        record: Any,
+        new: Any,
+        *,
+        restored: bool = False,
+        restore_id: str | None = None,
+    ) -> _Create | None:
+        """Check and plan one create; None when the target cannot hold it (logged)."""
         ctx = self.ctx
         entity = kind.entity
         target = other(source)
@@ -124,61 +241,108 @@ class Writer:
         ids = {"left_id": record.id} if source == "left" else {"right_id": record.id}
         fitted, _ = self.fit(entity, subject, ref, target, new, lambda r: kind.check(adapter, r), ids=ids)
         if fitted is None:
-            return
+            return None
         marker = marker_for(ctx.job.name, entity, source, str(record.id))
         ctx.report.act(PlannedAction(entity, "restore" if restored else "create", ctx.name(target), label, ref))
-        intent = ctx.store.record_intent(ctx.job.name, entity, target, str(record.id), marker)
+        return _Create(kind, source, record, fitted, marker, ref, subject, ids, restore_id)
+
+    def _record_intents(self, entity: str, batch: Sequence[_Create]) -> None:
+        ids = self.ctx.store.record_intents(
+            self.ctx.job.name, entity, [(other(c.source), str(c.record.id), c.marker) for c in batch]
+        )
+        for pending, intent_id in zip(batch, ids, strict=True):
+            pending.intent_id = intent_id
+
+    def _send(self, c: _Create) -> _Create:
+        """Send one create (its intent is committed); the link to save is set on success."""
+        ctx = self.ctx
+        kind, entity, source = c.kind, c.kind.entity, c.source
+        target = other(source)
+        adapter = ctx.side(target)
         if ctx.dry_run:
-            created = ctx.simulate_create(target, entity, fitted, marker)
+            created = ctx.simulate_create(target, entity, c.fitted, c.marker)
         else:
             reached(f"{entity}.create.before")
             try:
-                created = kind.restore(adapter, restore_id, fitted, marker) if restore_id is not None else None
+                created = kind.restore(adapter, c.restore_id, c.fitted, c.marker) if c.restore_id is not None else None
                 if created is None:
-                    created = kind.create(adapter, fitted, marker)
+                    created = kind.create(adapter, c.fitted, c.marker)
             except TransportError as exc:
                 # the create may have landed: the open intent makes the next run look for the marker first
-                ctx.report.error(f"creating {entity} {ref} on {ctx.name(target)}: {exc}")
+                ctx.report.error(f"creating {entity} {c.ref} on {ctx.name(target)}: {exc}")
                 ctx.report.count(ctx.name(target), entity, "errors")
-                if not exc.maybe_applied:
-                    self.resolve_intent(intent.id, "failed")
-                return
+                c.close = None if exc.maybe_applied else "failed"
+                return c
             except CannotRepresent as exc:
-                self.resolve_intent(intent.id, "failed")
-                ctx.conflicts.cannot_represent(entity, subject, ref, exc.problems, target, fitted, **ids)
-                return
+                c.close = "failed"
+                ctx.conflicts.cannot_represent(entity, c.subject, c.ref, exc.problems, target, c.fitted, **c.ids)
+                return c
             except RemoteError as exc:
-                self.resolve_intent(intent.id, "failed")
-                ctx.report.error(f"creating {entity} {ref} on {ctx.name(target)}: {exc}")
+                c.close = "failed"
+                ctx.report.error(f"creating {entity} {c.ref} on {ctx.name(target)}: {exc}")
                 ctx.report.count(ctx.name(target), entity, "errors")
-                return
+                return c
             reached(f"{entity}.create.after")
-        sview = kind.view(record, source)
-        tview = kind.view(created, target)
-        left_id, right_id = (str(record.id), str(created.id)) if source == "left" else (str(created.id), str(record.id))
-        link = Link(
+        c.sview = kind.view(c.record, source)
+        c.tview = kind.view(created, target)
+        record_id, created_id = str(c.record.id), str(created.id)
+        left_id, right_id = (record_id, created_id) if source == "left" else (created_id, record_id)
+        c.link = Link(
             job=ctx.job.name,
             entity=entity,
             left_id=left_id,
             right_id=right_id,
-            marker=marker,
-            base=jsonable(sview),
-            left_hashes=hashes(sview if source == "left" else tview),
-            right_hashes=hashes(tview if source == "left" else sview),
+            marker=c.marker,
+            base=jsonable(c.sview),
+            left_hashes=hashes(c.sview if source == "left" else c.tview),
+            right_hashes=hashes(c.tview if source == "left" else c.sview),
         )
+        c.close = f"created:{created_id}"
+        return c
+
+    def _finish(self, done: Sequence[_Create]) -> None:
+        """Save the links of landed creates and close the intents of failed ones, in one transaction."""
+        if not done:
+            return
+        ctx = self.ctx
+        made = [c for c in done if c.link is not None]
+        failed = [(c.intent_id, c.close) for c in done if c.link is None and c.close and c.intent_id is not None]
+        entity = done[0].kind.entity  # (a batch holds creates of one entity)
         try:
-            self.save_link(link, resolve_intent=intent.id, outcome=f"created:{created.id}")
+            if not ctx.dry_run:
+                reached(f"{entity}.link.before")
+            ctx.store.add_links(
+                [c.link for c in made if c.link is not None],
+                failed + [(c.intent_id, c.close) for c in made if c.intent_id is not None and c.close],
+            )
+            if not ctx.dry_run:
+                reached(f"{entity}.link.after")
+            saved = made
         except IntegrityError:
-            # another run of the job linked the source meanwhile: what this run made is a second copy, which
-            # the open intent makes the next run report as a duplicate (never deleted by the bridge)
+            # another run linked one of the sources meanwhile: save one at a time to find which
+            ctx.store.resolve_intents(failed)
+            saved = [c for c in made if self._save_one(c)]
+        for c in saved:
+            target = other(c.source)
+            ctx.report.count(ctx.name(target), c.kind.entity, "created")
+            if not ctx.dry_run:  # (how a system re-formats what it is sent shows only when it is sent)
+                ctx.conflicts.note_lossy(c.kind.entity, c.ref, c.sview, c.tview, target)
+
+    def _save_one(self, c: _Create) -> bool:
+        assert c.link is not None
+        try:
+            self.save_link(c.link, resolve_intent=c.intent_id, outcome=c.close)
+        except IntegrityError:
+            # what this run made is a second copy, which the open intent makes the next run report as a
+            # duplicate (never deleted by the bridge)
+            ctx = self.ctx
             ctx.report.error(
-                f"{ref}: linked by another run of job {ctx.job.name} meanwhile; {ctx.name(target)}:{created.id} "
+                f"{c.ref}: linked by another run of job {ctx.job.name} meanwhile; "
+                f"{ctx.name(other(c.source))}:{c.link.right_id if c.source == 'left' else c.link.left_id} "
                 "is a second copy, left in place (the next run logs it as a duplicate)"
             )
-            return
-        ctx.report.count(ctx.name(target), entity, "created")
-        if not ctx.dry_run:  # (how a system re-formats what it is sent shows only when it is sent)
-            ctx.conflicts.note_lossy(entity, ref, sview, tview, target)
+            return False
+        return True
 
     def delete(self, kind: EntityKind, side: Side, native_id: str) -> bool:
         """Delete a record on ``side``; False when the delete failed (reported)."""

@@ -1,0 +1,70 @@
+"""The store's batch paths on a real SQLite file: intents and links a batch per transaction, link summaries."""
+
+import json
+import sqlite3
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from bridge.sync.merge import hashes
+from mappings.store import Store, hashes_digest
+from mappings.tables import Link
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(f"sqlite:///{tmp_path}/store.db")
+    yield s
+    s.close()
+
+
+def _open_intents(path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as con:
+        return con.execute("select source_id, marker from tpb_intent where resolved_at is null order by id").fetchall()
+
+
+def test_a_batch_of_intents_is_committed_and_numbered_in_order(store, tmp_path):
+    ids = store.record_intents("j", "case", [("right", f"L{i}", f"tpb-{i}") for i in range(5)])
+    assert ids == sorted(ids) and len(set(ids)) == 5
+    # committed: another connection (another process after a crash) sees every one of them open
+    assert _open_intents(tmp_path / "store.db") == [(f"L{i}", f"tpb-{i}") for i in range(5)]
+    assert [i.id for i in store.open_intents("j", "case")] == ids
+
+
+def test_links_of_a_batch_and_their_intents_close_together(store, tmp_path):
+    ids = store.record_intents("j", "case", [("right", "L1", "m1"), ("right", "L2", "m2"), ("right", "L3", "m3")])
+    links = [Link(job="j", entity="case", left_id=f"L{n}", right_id=f"R{n}", base={"title": f"t{n}"}) for n in (1, 2)]
+    store.add_links(links, [(ids[0], "created:R1"), (ids[1], "created:R2"), (ids[2], "failed")])
+    assert all(link.id is not None for link in links)
+    assert {(lk.left_id, lk.right_id, lk.base["title"]) for lk in store.links("j", "case")} == {
+        ("L1", "R1", "t1"),
+        ("L2", "R2", "t2"),
+    }
+    assert store.open_intents("j") == []
+
+
+def test_a_colliding_link_saves_nothing_of_its_batch(store):
+    store.save_link(Link(job="j", entity="case", left_id="L1", right_id="R1"))
+    (intent,) = store.record_intents("j", "case", [("right", "L2", "m2")])
+    batch = [
+        Link(job="j", entity="case", left_id="L2", right_id="R2"),
+        Link(job="j", entity="case", left_id="L1", right_id="R9"),  # L1 is linked already
+    ]
+    with pytest.raises(IntegrityError):
+        store.add_links(batch, [(intent, "created:R2")])
+    assert [lk.left_id for lk in store.links("j", "case")] == ["L1"]
+    assert [i.id for i in store.open_intents("j")] == [intent]  # still open: the next run settles it
+
+
+def test_summaries_carry_ids_and_a_digest_of_each_sides_stored_hashes(store):
+    view = {"title": "Login", "steps": [{"action": "a", "expected": "b"}]}
+    saved = store.save_link(
+        Link(job="j", entity="case", left_id="L1", right_id="R1", marker="m", left_hashes=hashes(view), base=view)
+    )
+    refs, digests = store.link_summaries("j", "case")
+    assert [(r.id, r.left_id, r.right_id, r.marker, r.state) for r in refs] == [(saved.id, "L1", "R1", "m", "active")]
+    left, right = digests[saved.id]
+    assert left == hashes_digest(json.dumps(hashes(view)))
+    assert left != hashes_digest(json.dumps(hashes({**view, "title": "Logout"})))
+    assert right == hashes_digest(json.dumps({}))
+    assert store.links_by_id([saved.id])[saved.id].base == view
