@@ -27,14 +27,22 @@ CASES = 2000
 KILL_AT = (150, 700, 1300)  # links recorded when each kill lands
 
 
-def links_recorded(db: Path) -> int:
+def _count(db: Path, sql: str) -> int:
     if not db.exists():
         return 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
-            return int(con.execute("select count(*) from tpb_link where entity = 'case'").fetchone()[0])
+            return int(con.execute(sql).fetchone()[0])
     except sqlite3.OperationalError:  # the schema is not there yet
         return 0
+
+
+def links_recorded(db: Path) -> int:
+    return _count(db, "select count(*) from tpb_link where entity = 'case'")
+
+
+def intents_recorded(db: Path) -> int:
+    return _count(db, "select count(*) from tpb_intent where entity = 'case'")
 
 
 KIND = {"tr": "testrail", "tp": "testplanit", "ca": "codearts"}
@@ -75,9 +83,14 @@ def test_migration_killed_three_times_resumes_without_duplicates_or_losses(tmp_p
         proc = subprocess.Popen(
             migrate + (["--resume"] if round_ else []), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
-        deadline = time.monotonic() + 120
-        while links_recorded(db) < threshold:
+        # links are saved a batch at a time (the batch's intents first), so progress is any new intent or
+        # link; a migration that writes neither for 120 s is stuck
+        seen, deadline = -1, 0.0
+        while (now := links_recorded(db)) < threshold:
             assert proc.poll() is None, f"the migration ended before it could be killed at {threshold} links"
+            moved = now + intents_recorded(db)
+            if moved != seen:
+                seen, deadline = moved, time.monotonic() + 120
             assert time.monotonic() < deadline, "the migration made no progress"
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
