@@ -112,7 +112,9 @@ def test_failing_job_backs_off_while_others_run_and_observability(tmp_path: Path
     store = Store(f"sqlite:///{db}")
     good = store.runs(job="good", limit=100)
     bad = sorted(store.runs(job="bad", limit=100), key=lambda r: r.id or 0)
-    assert all(r.status == "ok" for r in good)
+    # every run ok, but for one the final SIGTERM may have stopped at a record boundary ("aborted")
+    good_statuses = [r.status for r in sorted(good, key=lambda r: r.id or 0)]
+    assert set(good_statuses[:-1]) == {"ok"} and good_statuses[-1] in ("ok", "aborted"), good_statuses
     assert all(r.status == "failed" for r in bad)
     assert len(bad) >= 3
     # back-off: 1, 2, 4, then capped at max_backoff 4s (each gap at least the delay, minus scheduling slack)

@@ -308,7 +308,7 @@ def run_one(m: Mutant, tree: Path, timeout: float) -> tuple[str, float]:
         if done.returncode in (2, 3, 4, 5):  # interrupted, internal or usage error, no tests: no verdict
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-5:])
             return f"error (pytest exit {done.returncode}):\n{tail}", time.monotonic() - started
-        failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+        failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED tests/", "ERROR tests/"))]
         return "killed" + (f" by {failed[0].split()[1]}" if failed else ""), time.monotonic() - started
     finally:
         path.write_text(source, encoding="utf-8")
