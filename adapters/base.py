@@ -24,7 +24,7 @@ Rules every adapter follows:
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -170,6 +170,21 @@ class Adapter(abc.ABC):
     def find_case_by_marker(self, marker: str) -> Case | None:
         """The case carrying ``marker``, or None. Default: scan the listing."""
         return next((c for c in self.iter_cases() if c.marker == marker), None)
+
+    def find_cases_by_markers(self, markers: Collection[str]) -> dict[str, Case]:
+        """The cases carrying any of ``markers``, by marker (the markers of the creates a dead run left open:
+        a batch of them after a crash). Default: one scan of the listing when :meth:`find_case_by_marker` is
+        the scan, else that lookup for each marker; an adapter whose lookup is costly overrides this."""
+        wanted = set(markers)
+        if not wanted:
+            return {}
+        if type(self).find_case_by_marker is Adapter.find_case_by_marker:
+            found: dict[str, Case] = {}
+            for case in self.iter_cases():
+                if case.marker in wanted:
+                    found.setdefault(case.marker, case)
+            return found
+        return {m: c for m in sorted(wanted) if (c := self.find_case_by_marker(m)) is not None}
 
     def check_case(self, case: Case) -> list[Unrepresentable]:
         """What of ``case`` this system cannot hold. Default: check ``capabilities.limits``."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -76,6 +76,9 @@ class CodeArtsNativeAdapter(Adapter):
         self._branch: str | None = None
         self._paths: dict[str, Path] | None = None  # directory uri -> path
         self._fields: dict[str, str] = {}  # custom_field_N -> name
+        #: case uri -> (last_modified, compare_number) of the details this adapter read: the marker is in the
+        #: detail only, so a lookup by marker skips the cases whose detail it already knows unchanged
+        self._read: dict[str, tuple[int, str]] = {}
 
     # ---- lifecycle -------------------------------------------------------------------------------------
     @property
@@ -184,7 +187,13 @@ class CodeArtsNativeAdapter(Adapter):
                 continue  # unchanged since the read mark: no detail request
             native = self.client.show_case(str(item["uri"]), self.branch_uri())
             if native:
+                self._remember(item, native)
                 yield self._convert(native)
+
+    def _remember(self, item: dict[str, Any], native: dict[str, Any]) -> None:
+        with self._lock:
+            modified, number = int(item.get("last_modified") or 0), str(native.get("compare_number") or "")
+            self._read[str(item["uri"])] = (modified, number)
 
     def get_case(self, case_id: str) -> Case | None:
         native = self.client.show_case(case_id, self.branch_uri())
@@ -193,14 +202,30 @@ class CodeArtsNativeAdapter(Adapter):
         return self._convert(native)
 
     def find_case_by_marker(self, marker: str) -> Case | None:
-        """The marker is in the detail only: newest cases first (a create the bridge lost is among them)."""
-        want = convert.marker_value(marker)
+        return self.find_cases_by_markers([marker]).get(marker)
+
+    def find_cases_by_markers(self, markers: Collection[str]) -> dict[str, Case]:
+        """The marker is in the detail only: one listing, then the details of the cases whose marker this
+        adapter does not know yet, newest first (creates a run lost are among the newest), until every marker
+        is found. A marker nobody carries costs one detail per unknown case once, not once per marker."""
+        want = {convert.marker_value(m): m for m in markers}
+        found: dict[str, Case] = {}
         items = sorted(self._items(), key=lambda i: int(i.get("last_modified") or 0), reverse=True)
         for item in items:
-            native = self.client.show_case(str(item["uri"]), self.branch_uri())
-            if native and native.get("compare_number") == want:
-                return self._convert(native)
-        return None
+            if len(found) == len(want):
+                break
+            uri, modified = str(item["uri"]), int(item.get("last_modified") or 0)
+            known = self._read.get(uri)
+            if known is not None and known[0] == modified and known[1] not in want:
+                continue
+            native = self.client.show_case(uri, self.branch_uri())
+            if not native:
+                continue
+            self._remember(item, native)
+            number = str(native.get("compare_number") or "")
+            if number in want and want[number] not in found:
+                found[want[number]] = self._convert(native)
+        return found
 
     def check_case(self, case: Case) -> list[Unrepresentable]:
         return convert.check_case(case, field_names=set(self._fields.values()), maps=self.value_maps)

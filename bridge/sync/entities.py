@@ -6,6 +6,7 @@ which adapter calls read and write it (all through the adapter contract).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from adapters.base import Adapter
@@ -38,6 +39,10 @@ class EntityKind(Protocol):
     def get(self, adapter: Adapter, native_id: str) -> Any | None: ...
 
     def find_by_marker(self, adapter: Adapter, marker: str) -> Any | None: ...
+
+    def find_by_markers(self, adapter: Adapter, markers: Collection[str]) -> dict[str, Any]:
+        """The records carrying any of ``markers``, by marker, in as few requests as the system allows."""
+        ...
 
     def label(self, record: Any) -> str: ...
 
@@ -78,6 +83,9 @@ class CaseKind:
 
     def find_by_marker(self, adapter: Adapter, marker: str) -> Case | None:
         return adapter.find_case_by_marker(marker)
+
+    def find_by_markers(self, adapter: Adapter, markers: Collection[str]) -> dict[str, Case]:
+        return adapter.find_cases_by_markers(markers)
 
     def label(self, record: Case) -> str:
         return record.title
@@ -124,6 +132,9 @@ class PlanKind:
 
     def find_by_marker(self, adapter: Adapter, marker: str) -> Plan | None:
         return adapter.find_plan_by_marker(marker)
+
+    def find_by_markers(self, adapter: Adapter, markers: Collection[str]) -> dict[str, Plan]:
+        return {m: p for m in sorted(set(markers)) if (p := adapter.find_plan_by_marker(m)) is not None}
 
     def label(self, record: Plan) -> str:
         return record.name

@@ -34,8 +34,19 @@ def settle_intents(
         "left": {link.left_id: link for link in links},
         "right": {link.right_id: link for link in links},
     }
+    # the records the listings do not show (a listing without markers, an incremental read, a record not
+    # listed yet) are looked up together: after a crash a whole batch of intents is open
+    shown = {side: {r.marker for r in listed[side].values() if r.marker} for side in SIDES}
+    unseen: dict[Side, list[str]] = {"left": [], "right": []}
     for intent in intents:
-        _settle(ctx, kind, intent, listed, linked)
+        side: Side = intent.target_side  # type: ignore[assignment]
+        if intent.marker not in shown[side]:
+            unseen[side].append(intent.marker)
+    looked_up: dict[Side, dict[str, Any]] = {
+        side: kind.find_by_markers(ctx.side(side), markers) if markers else {} for side, markers in unseen.items()
+    }
+    for intent in intents:
+        _settle(ctx, kind, intent, listed, linked, looked_up)
 
 
 def _settle(
@@ -44,13 +55,14 @@ def _settle(
     intent: Intent,
     listed: dict[Side, dict[str, Any]],
     linked: dict[Side, dict[str, LinkIds]],
+    looked_up: dict[Side, dict[str, Any]],
 ) -> None:
     entity = kind.entity
     target: Side = intent.target_side  # type: ignore[assignment]
     source = other(target)
     carriers = sorted((r for r in listed[target].values() if r.marker == intent.marker), key=_id_order)
     if not carriers:
-        found = kind.find_by_marker(ctx.side(target), intent.marker)
+        found = looked_up[target].get(intent.marker)
         carriers = [found] if found is not None and found.id is not None else []
     if not carriers:
         ctx.writer.resolve_intent(intent.id, "abandoned")
