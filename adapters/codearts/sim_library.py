@@ -15,6 +15,10 @@ Decisions the SDK leaves open, and how this simulator answers them (the adapter 
   among siblings (``ignore_duplicate_name`` lets a second one be made) and at most 128 characters.
 - **Changes.** Every write of a case moves its ``last_modified`` (epoch milliseconds, strictly increasing
   within the project so a reader's mark never hides a change made in the same millisecond).
+- **Plan journals.** An iteration is a test plan of the v1 plan API too, so ``GET /v1/projects/{pid}/plans/
+  {iid}/journals`` answers its operation history (vendor document 4.3.5): an entry for each create, each
+  changed attribute set, each batch of cases added or removed, oldest first, ``operate_time`` to the second.
+  A case deleted from the library leaves its iterations without an entry (the worst case for a reader).
 - **Limits** (the v4 API documents none; these follow the web form): case name 3-255 characters,
   preparation/remark/step texts at most 5,000, at most 50 steps, ``page_size`` 1-200, at most 100 ids per
   batch delete, at most 500 cases per synchronous batch-add (``is_async`` beyond), 25 custom fields.
