@@ -93,11 +93,25 @@ class FieldLimits:
     tag_length: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PlanUnchanged:
+    """A plan unchanged since the time asked (``iter_plans_since``): what the plan list gives for free, no
+    cases. The engine keeps the pair's stored state, or reads the plan when the other side changed."""
+
+    id: str
+    name: str
+    marker: str | None
+    updated_at: datetime | None
+
+
 @dataclass(frozen=True)
 class Capabilities:
     entities: frozenset[Entity]
     #: ``iter_cases(since=...)`` uses a server-side filter (TestRail ``updated_after``)
     incremental_cases: bool = False
+    #: ``iter_plans_since`` tells the plans unchanged since a time without reading their cases (CodeArts: the
+    #: plan journals)
+    incremental_plans: bool = False
     #: ``updated_at`` on records can be trusted for ``newest-wins`` (within a tolerance)
     trustworthy_timestamps: bool = False
     #: results can be read back (some targets are write-only for results)
@@ -215,6 +229,12 @@ class Adapter(abc.ABC):
     # ---- plans -----------------------------------------------------------------------------------------
     def iter_plans(self) -> Iterator[Plan]:
         raise NotImplementedError(f"{self.kind} has no plans")
+
+    def iter_plans_since(self, since: datetime | None, linked: Collection[str]) -> Iterator[Plan | PlanUnchanged]:
+        """Every plan, each with ``updated_at`` set to its last change; a plan of ``linked`` whose last change
+        is not after ``since`` comes as :class:`PlanUnchanged` (its cases not read). ``since`` None: all in
+        full. Only with ``capabilities.incremental_plans``."""
+        raise NotImplementedError(f"{self.kind} cannot tell unchanged plans")
 
     def iter_plan_refs(self) -> Iterator[Plan]:
         """Every plan with at least ``id``, ``name``, ``state`` and ``marker`` filled, for finding one by name

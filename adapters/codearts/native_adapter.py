@@ -27,11 +27,11 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from adapters.base import Adapter, Capabilities, FieldLimits, batched
+from adapters.base import Adapter, Capabilities, FieldLimits, PlanUnchanged, batched
 from adapters.codearts import native_convert as convert
 from adapters.codearts.native_client import ADD_MAX, DELETE_MAX, NativeClient
 from adapters.codearts.settings import CodeArtsSettings
-from bridge.errors import CannotRepresent, NotFound, UniqueViolation, Unrepresentable, ValidationFailed
+from bridge.errors import CannotRepresent, MissingRoute, NotFound, UniqueViolation, Unrepresentable, ValidationFailed
 from bridge.model import Case, Entity, Folder, Plan, Result
 from mappings.valuemaps import ValueMaps
 
@@ -46,6 +46,7 @@ class CodeArtsNativeAdapter(Adapter):
     capabilities: ClassVar[Capabilities] = Capabilities(
         entities=frozenset({Entity.FOLDER, Entity.CASE, Entity.PLAN, Entity.RESULT}),
         incremental_cases=True,
+        incremental_plans=True,
         trustworthy_timestamps=False,
         read_results=True,
         plan_runs=False,
@@ -79,6 +80,7 @@ class CodeArtsNativeAdapter(Adapter):
         #: case uri -> (last_modified, compare_number) of the details this adapter read: the marker is in the
         #: detail only, so a lookup by marker skips the cases whose detail it already knows unchanged
         self._read: dict[str, tuple[int, str]] = {}
+        self._journal_warned = False
 
     # ---- lifecycle -------------------------------------------------------------------------------------
     @property
@@ -275,6 +277,30 @@ class CodeArtsNativeAdapter(Adapter):
     def iter_plans(self) -> Iterator[Plan]:
         for native in self.client.iter_iterators():
             yield convert.plan_from_native(native, self._plan_case_ids(str(native["uri"])))
+
+    def iter_plans_since(self, since: datetime | None, linked: Collection[str]) -> Iterator[Plan | PlanUnchanged]:
+        """The plan journals are the change feed: one journal read per plan, and the plan's case list only when
+        its journal moved past ``since`` (or cannot tell)."""
+        for native in self.client.iter_iterators():
+            plan_id = str(native["uri"])
+            changed = self._journal_time(plan_id)
+            if since is not None and plan_id in linked and changed is not None and changed <= since:
+                name, marker = str(native.get("name") or ""), convert.marker_of(native.get("number"))
+                yield PlanUnchanged(id=plan_id, name=name, marker=marker, updated_at=changed)
+                continue
+            plan = convert.plan_from_native(native, self._plan_case_ids(plan_id))
+            yield plan.model_copy(update={"updated_at": changed})
+
+    def _journal_time(self, plan_id: str) -> datetime | None:
+        """When the plan last changed, from its journal; None: not known (then the plan is read)."""
+        try:
+            entries = self.client.plan_journals(plan_id)
+        except (MissingRoute, NotFound) as exc:
+            if not self._journal_warned:
+                self._journal_warned = True
+                log.warning("%s: plan journals cannot be read (%s); plans are read in full", self.name, exc)
+            return None
+        return convert.journal_time(entries) if entries is not None else None
 
     def _native_plan(self, plan_id: str) -> dict[str, Any] | None:
         return next((p for p in self.client.iter_iterators() if str(p.get("uri")) == plan_id), None)

@@ -21,6 +21,8 @@ from bridge.http import HttpClient, default_route
 
 PAGE_SIZE = 200
 DELETE_MAX = 100
+JOURNAL_PAGE = 200
+JOURNAL_OFFSET_MAX = 999  # the journal list takes positions 0..999
 ADD_MAX = 500  # above this the SDK documents is_async=true; the adapter sends batches of at most this
 
 
@@ -174,6 +176,23 @@ class NativeClient:
         }
         url = f"/GT3KServer/v4/iterators/{iterator_uri}/testcases/batch-delete"
         self._result(self.http.request("DELETE", url, json=body))
+
+    def plan_journals(self, plan_id: str) -> Iterator[dict[str, Any]] | None:
+        """The plan's operation history (v1 ``GET .../plans/{plan_id}/journals``; iterations are the test plans
+        of that API): pages of 200 from a 0-based position. None when it runs past the last position the API
+        takes (999): too long a history to see the end of, so the caller reads the plan itself."""
+        entries: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            params = {"offset": offset, "limit": JOURNAL_PAGE}
+            url = f"/v1/projects/{self.project_id}/plans/{plan_id}/journals"
+            page = self.http.json(self.http.get(url, params=params), list)
+            entries.extend(e for e in page if isinstance(e, dict))
+            if len(page) < JOURNAL_PAGE:
+                return iter(entries)
+            offset += JOURNAL_PAGE
+            if offset > JOURNAL_OFFSET_MAX:
+                return None
 
     def add_result(self, version_uri: str, case_uri: str, info: dict[str, Any]) -> dict[str, Any]:
         url = f"/v4/{self.project_id}/versions/{version_uri}/testcases/{case_uri}/results"

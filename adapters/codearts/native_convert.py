@@ -20,7 +20,7 @@ iteration's "development branch" field), never into the name.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -274,3 +274,18 @@ def result_from_item(item: Mapping[str, Any], *, plan_id: str | None, maps: Valu
         executed_at=millis(info.get("timestamp")),
         executed_by=info.get("user_name") or None,
     )
+
+
+def journal_time(entries: Iterable[Mapping[str, Any]]) -> datetime | None:
+    """When the plan last changed, from its journal entries (any order): the newest ``operate_time``. None
+    when an entry's time has no time of day (the vendor's example shows a bare date): such a journal cannot
+    tell a change later the same day, so the plan is read."""
+    newest: datetime | None = None
+    for entry in entries:
+        text = str(entry.get("operate_time") or "")
+        try:
+            when = datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        newest = when if newest is None or when > newest else newest
+    return newest

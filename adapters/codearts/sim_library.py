@@ -15,6 +15,10 @@ Decisions the SDK leaves open, and how this simulator answers them (the adapter 
   among siblings (``ignore_duplicate_name`` lets a second one be made) and at most 128 characters.
 - **Changes.** Every write of a case moves its ``last_modified`` (epoch milliseconds, strictly increasing
   within the project so a reader's mark never hides a change made in the same millisecond).
+- **Plan journals.** An iteration is a test plan of the v1 plan API too, so ``GET /v1/projects/{pid}/plans/
+  {iid}/journals`` answers its operation history (vendor document 4.3.5): an entry for each create, each
+  changed attribute set, each batch of cases added or removed, oldest first, ``operate_time`` to the second.
+  A case deleted from the library leaves its iterations without an entry (the worst case for a reader).
 - **Limits** (the v4 API documents none; these follow the web form): case name 3-255 characters,
   preparation/remark/step texts at most 5,000, at most 50 steps, ``page_size`` 1-200, at most 100 ids per
   batch delete, at most 500 cases per synchronous batch-add (``is_async`` beyond), 25 custom fields.
@@ -31,6 +35,7 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +51,8 @@ FEATURE_NAME_MAX = 128
 PAGE_SIZE_MAX = 200
 DELETE_MAX = 100
 ADD_SYNC_MAX = 500
+#: iteration attributes whose changes the journal records (the vendor document lists name, dates, description)
+JOURNALED = ("name", "plan_start_date", "plan_end_date", "description", "number", "current_stage")
 CUSTOM_FIELDS_MAX = 25
 SEG = "(?P<{}>[^/]+)"
 
@@ -109,6 +116,8 @@ class NativeLibrary:
         self.results: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (version, case) -> results, newest last
         self.test_types: dict[int, str] = dict(TEST_TYPES)
         self.custom_fields: list[dict[str, Any]] = []  # {custom_field_id, name, type, options}
+        #: case-list pages served per branch or iteration uri (tests count a plan's case-list reads by it)
+        self.list_reads: Counter[str] = Counter()
         self._clock = 0
         self._tick_lock = threading.Lock()
         self.master_uri = self.add_branch("master", master=True)
@@ -320,6 +329,35 @@ class NativeLibrary:
         }
 
     # ---- routes --------------------------------------------------------------------------------------
+    def journal(
+        self,
+        iid: str,
+        kind: str,
+        *,
+        added: list[dict[str, str]] | None = None,
+        deleted: list[dict[str, str]] | None = None,
+        updated: list[dict[str, str]] | None = None,
+    ) -> None:
+        """One entry of the iteration's operation history, in the shape of the v1 plan journal (vendor
+        document 4.3.5): the plan journal route serves iterations too, the way the v1 plan list shows them."""
+        self.iterators[iid]["journals"].append(
+            {
+                "detail": [
+                    {
+                        "added": added or [],
+                        "deleted": deleted or [],
+                        "journalized_type": "testCase" if added or deleted else "plan",
+                        "type": kind,
+                        "updated": updated or [],
+                    }
+                ],
+                "operate_time": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "operator": {"id": self.user_id, "name": self.user_name},
+                "plan_id": iid,
+                "project_id": self.project_id,
+            }
+        )
+
     def add_routes(self, route: Route) -> None:
         p = "/GT3KServer/v4"
         table: list[tuple[str, str, Callable[..., Answer]]] = [
@@ -408,6 +446,7 @@ class NativeLibrary:
 
     def h_list_cases(self, payload: Any, query: dict[str, str]) -> Answer:
         version = self._version(_get(payload, "version_uri"))
+        self.list_reads[version] += 1
         if version in self.iterators:
             uris = self.iterators[version]["case_uris"]
             cases = [self.cases[u] for u in uris if u in self.cases]
@@ -512,7 +551,9 @@ class NativeLibrary:
             "case_uris": [],
             "created": self.tick(),
             "last_modified": self.tick(),
+            "journals": [],
         }
+        self.journal(uri, "attribute", updated=[{"attribute_type": "name", "old_value": "", "new_value": name}])
         return ok(self.iterator_view(self.iterators[uri]))
 
     def h_list_iterators(self, payload: Any, query: dict[str, str]) -> Answer:
@@ -529,10 +570,18 @@ class NativeLibrary:
         name, start, end = self._check_iterator(payload)
         if any(i["name"] == name and u != iid for u, i in self.iterators.items()):
             raise V4Error(400, "CLOUDTEST.00070009", "The plan name is used already.")
+        before = dict(it)
         it.update({"name": name, "plan_start_date": start, "plan_end_date": end, "last_modified": self.tick()})
         for key in ("number", "description", "current_stage"):
             if _get(payload, key) is not None:
                 it[key] = str(_get(payload, key))
+        changed = [
+            {"attribute_type": key, "old_value": str(before.get(key) or ""), "new_value": str(it.get(key) or "")}
+            for key in JOURNALED
+            if before.get(key) != it.get(key)
+        ]
+        if changed:
+            self.journal(iid, "attribute", updated=changed)
         return ok(self.iterator_view(it))
 
     def h_add_to_iterator(self, payload: Any, query: dict[str, str], iid: str) -> Answer:
@@ -544,10 +593,11 @@ class NativeLibrary:
         for uri in uris:
             if self._case(uri)["version_uri"] != it["branch_uri"]:
                 raise V4Error(400, "CLOUDTEST.00017057", "The case is not in the iteration's branch.")
-        for uri in uris:
-            if uri not in it["case_uris"]:
-                it["case_uris"].append(uri)
+        new = [u for u in dict.fromkeys(uris) if u not in it["case_uris"]]
+        it["case_uris"].extend(new)
         it["last_modified"] = self.tick()
+        if new:
+            self.journal(iid, "resource", added=[{"id": u, "name": self.cases[u]["name"]} for u in new])
         return 200, {"status": "success", "result": {"value": "success"}}, {}
 
     def h_remove_from_iterator(self, payload: Any, query: dict[str, str], iid: str) -> Answer:
@@ -558,6 +608,7 @@ class NativeLibrary:
             raise V4Error(400, "CLOUDTEST.00017057", f"Not in the iteration: {', '.join(sorted(missing))}.")
         it["case_uris"] = [u for u in it["case_uris"] if u not in gone]
         it["last_modified"] = self.tick()
+        self.journal(iid, "resource", deleted=[{"id": u, "name": self.cases[u]["name"]} for u in sorted(gone)])
         value = {"id": f"{self.project_id}-{iid}-{','.join(sorted(gone))}", "name": "remove"}
         return 200, {"status": "success", "result": {"value": value}}, {}
 

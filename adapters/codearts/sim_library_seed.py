@@ -90,4 +90,12 @@ def seed_library(lib: NativeLibrary, rng: random.Random, n_cases: int = 24) -> N
         "case_uris": uris[:8],
         "created": lib.tick(),
         "last_modified": lib.tick(),
+        "journals": [],
     }
+    # its history as the UI left it: made on the sprint's first day, cases added the same morning
+    named = {"attribute_type": "name", "old_value": "", "new_value": "Sprint 38 regression"}
+    lib.journal(iterator, "attribute", updated=[named])
+    lib.journal(iterator, "resource", added=[{"id": u, "name": lib.cases[u]["name"]} for u in uris[:8]])
+    times = ("2024-05-06 09:12:40", "2024-05-06 09:31:05")
+    for entry, when in zip(lib.iterators[iterator]["journals"], times, strict=True):
+        entry["operate_time"] = when

@@ -136,8 +136,9 @@ class JobRunner:
             FolderSync(self.ctx).run()
         if Entity.CASE in entities:
             cases.run()
+        plans = PlanSync(self.ctx)
         if Entity.PLAN in entities:
-            PlanSync(self.ctx).run()
+            plans.run()
             if self.job.perftest:
                 PlanTaskSync(self.ctx, self.open_plan_tasks).run()
         if Entity.RESULT in entities:
@@ -145,4 +146,5 @@ class JobRunner:
         if self.report.errors:
             return "errors"
         cases.save_read_marks()  # only now: see CaseSync.save_read_marks
+        plans.reads.save_read_marks()
         return "ok"

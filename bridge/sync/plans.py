@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bridge.errors import RemoteError
-from bridge.model import Entity, Plan
+from bridge.model import Entity
 from bridge.sync.context import SIDES, RunContext, other
 from bridge.sync.entities import PlanKind
 from bridge.sync.intents import set_aside_duplicates, settle_intents
 from bridge.sync.merge import Side
 from bridge.sync.pairs import PairSync, guard_mass_deletion, match_unlinked
+from bridge.sync.plan_reads import PlanReads
 
 
 class PlanSync:
@@ -16,6 +19,7 @@ class PlanSync:
         self.ctx = ctx
         self.kind = PlanKind(ctx)
         self.pairs = PairSync(ctx, self.kind)
+        self.reads = PlanReads(ctx)
 
     def run(self) -> None:
         ctx = self.ctx
@@ -24,10 +28,8 @@ class PlanSync:
             return
         ctx.forget_case_links()  # the case stage may have linked or unlinked cases
         ctx.conflicts.load(entity)
-        listed: dict[Side, dict[str, Plan]] = {
-            side: {p.id: p for p in ctx.side(side).iter_plans() if p.id is not None and ctx.in_plan_scope(p)}
-            for side in SIDES
-        }
+        # linked plans unchanged since the read mark come as PlanUnchanged (id, name, marker): see plan_reads
+        listed: dict[Side, dict[str, Any]] = self.reads.read(ctx.store.links(ctx.job.name, entity))
         links = ctx.store.links(ctx.job.name, entity)
         settle_intents(ctx, self.kind, listed, links)  # type: ignore[arg-type]
         links = ctx.store.links(ctx.job.name, entity)
@@ -38,7 +40,9 @@ class PlanSync:
         guard_mass_deletion(ctx, entity, active, listed)
         for link in active:
             try:
-                self.pairs.linked(link, listed["left"].get(link.left_id), listed["right"].get(link.right_id))
+                pair = self.reads.resolve(link, listed["left"].get(link.left_id), listed["right"].get(link.right_id))
+                if pair is not None:
+                    self.pairs.linked(link, *pair)
             except RemoteError as exc:
                 ctx.report.error(str(exc))
         matched = match_unlinked(ctx, self.kind, listed, links, complete=True)  # type: ignore[arg-type]

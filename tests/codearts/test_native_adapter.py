@@ -137,3 +137,25 @@ def test_branch_and_test_types_limit_the_scope(sim):
         missing = create_adapter("ca", CodeArtsSettings(url=server.url, branch="no-such-branch", **creds))
         with pytest.raises(NotFound, match="release-2.4"):  # the error lists the branches there are
             missing.connect()
+
+
+def test_plan_journals_tell_which_plans_to_read(native, sim):
+    from adapters.base import PlanUnchanged
+
+    ids = sorted(c.id for c in native.iter_cases())[:3]
+    made = native.create_plan(Plan(name="Sprint 44", runs=[PlanRun(name="Sprint 44", case_ids=ids)]), marker="p-4")
+    journal = sim.library.iterators[made.id]["journals"]
+    # made, then cases added: two entries, the second naming the cases
+    assert [e["detail"][0]["type"] for e in journal] == ["attribute", "resource"]
+    assert [a["id"] for a in journal[1]["detail"][0]["added"]] == ids
+    full = {p.id: p for p in native.iter_plans_since(None, ())}
+    assert full[made.id].case_ids() == set(ids) and full[made.id].updated_at is not None
+    since = max(p.updated_at for p in full.values())
+    again = {p.id: p for p in native.iter_plans_since(since, {made.id})}
+    assert again[made.id] == PlanUnchanged(made.id, "Sprint 44", "p-4", full[made.id].updated_at)
+    # an entry later than the mark: read again
+    journal.append({**journal[-1], "operate_time": "2999-01-01 00:00:00"})
+    assert isinstance(next(p for p in native.iter_plans_since(since, {made.id}) if p.id == made.id), Plan)
+    # a bare date (as in the vendor's example) cannot tell a later change the same day: read
+    journal[-1] = {**journal[-1], "operate_time": "2024-07-10"}
+    assert isinstance(next(p for p in native.iter_plans_since(since, {made.id}) if p.id == made.id), Plan)
