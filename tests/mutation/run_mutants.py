@@ -69,9 +69,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "case-intent-resolved-early",
         "a create is covered by an open intent until its link is saved",
         "bridge/sync/writes.py",
-        "        intent = ctx.store.record_intent(ctx.job.name, entity, target, str(record.id), marker)\n",
-        "        intent = ctx.store.record_intent(ctx.job.name, entity, target, str(record.id), marker)\n"
-        '        self.resolve_intent(intent.id, "created:early")\n',
+        "        for pending, intent_id in zip(batch, ids, strict=True):\n            pending.intent_id = intent_id\n",
+        "        for pending, intent_id in zip(batch, ids, strict=True):\n            pending.intent_id = intent_id\n"
+        '            self.resolve_intent(intent_id, "created:early")\n',
         (CRASH_POINTS,),
     ),
     Mutant(
@@ -86,8 +86,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "intent-closed-when-create-may-have-landed",
         "a create whose answer was lost (dropped connection) keeps its intent open for the next run",
         "bridge/sync/writes.py",
-        '                if not exc.maybe_applied:\n                    self.resolve_intent(intent.id, "failed")\n',
-        '                self.resolve_intent(intent.id, "failed")\n',
+        '                c.close = None if exc.maybe_applied else "failed"\n',
+        '                c.close = "failed"\n',
         (LOST_ANSWER,),
     ),
     # --------------------------------------------------------------------------------- deletion lookup
