@@ -249,7 +249,8 @@ def plan_to_native(plan: Plan, *, service_id: int, marker: str | None) -> dict[s
     return {"name": plan_name_for(plan, marker), "service_id_list": [service_id], "plan_cycle": cycle}
 
 
-def _date(value: Any) -> date | None:
+def plan_date(value: Any) -> date | None:
+    """A plan's date as both plan APIs send it (``YYYY-MM-DD``, maybe with a time); None when absent or odd."""
     if not value:
         return None
     try:
@@ -266,8 +267,8 @@ def plan_from_native(native: Mapping[str, Any], case_ids: list[str]) -> Plan:
         id=plan_id,
         marker=marker,
         name=name,
-        start_date=_date(native.get("start_date")),
-        end_date=_date(native.get("end_date")),
+        start_date=plan_date(native.get("start_date")),
+        end_date=plan_date(native.get("end_date")),
         runs=[PlanRun(name=name, case_ids=case_ids, id=plan_id)],
     )
 
@@ -275,12 +276,18 @@ def plan_from_native(native: Mapping[str, Any], case_ids: list[str]) -> Plan:
 # ------------------------------------------------------------------------------------------------ results
 
 
-def execute_id_for(result: Result) -> str:
-    """The result's idempotency key: its marker when it fits (<= 32 letters/digits), else a hash of it."""
+def result_key(result: Result, limit: int = EXECUTE_ID_MAX) -> str:
+    """The result's idempotency key (both CodeArts APIs take one of at most 32 letters/digits): its marker
+    when it fits, else a hash of it."""
     key = result.marker or f"{result.case_id}|{result.plan_id}|{result.executed_at}|{result.status}"
-    if len(key) <= EXECUTE_ID_MAX and key.isalnum():
+    if len(key) <= limit and key.isalnum():
         return key
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:EXECUTE_ID_MAX]
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:limit]
+
+
+def execute_id_for(result: Result) -> str:
+    """The custom-service result's ``execute_id``."""
+    return result_key(result, EXECUTE_ID_MAX)
 
 
 def check_result(result: Result, maps: ValueMaps) -> list[Unrepresentable]:

@@ -19,11 +19,12 @@ iteration's "development branch" field), never into the name.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from adapters.codearts.convert import check_result as check_result  # the same rules for both APIs
+from adapters.codearts.convert import plan_date, result_key
 from bridge.errors import Unrepresentable
 from bridge.model import Case, CaseType, Plan, PlanRun, Priority, Result, Status, Step
 from bridge.text import html_to_canonical, looks_like_html, normalize_whitespace
@@ -34,7 +35,6 @@ OWNER = "owner"
 NAME_MIN, NAME_MAX = 3, 255
 MAX_STEPS = 50
 RESULT_URI_MAX = 32
-RESULT_DESCRIPTION_MAX = 2000
 
 Path = tuple[str, ...]
 
@@ -174,15 +174,6 @@ def case_to_native(
 # ------------------------------------------------------------------------------------------------- plans
 
 
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
 def plan_from_native(native: Mapping[str, Any], case_ids: list[str]) -> Plan:
     plan_id = str(native.get("uri"))
     name = str(native.get("name") or "")
@@ -191,8 +182,8 @@ def plan_from_native(native: Mapping[str, Any], case_ids: list[str]) -> Plan:
         marker=marker_of(native.get("number")),
         name=name,
         description=text_in(native.get("description")),
-        start_date=_date(native.get("plan_start_date")),
-        end_date=_date(native.get("plan_end_date")),
+        start_date=plan_date(native.get("plan_start_date")),
+        end_date=plan_date(native.get("plan_end_date")),
         runs=[PlanRun(name=name, case_ids=sorted(case_ids), id=plan_id)],
     )
 
@@ -230,23 +221,8 @@ def plan_to_native(plan: Plan, *, marker: str | None, current_number: str | None
 
 
 def result_uri_for(result: Result) -> str:
-    """The result's idempotency key, sent as the result ``uri``: its marker when it fits, else a hash."""
-    key = result.marker or f"{result.case_id}|{result.plan_id}|{result.executed_at}|{result.status}"
-    if len(key) <= RESULT_URI_MAX and key.isalnum():
-        return key
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:RESULT_URI_MAX]
-
-
-def check_result(result: Result, maps: ValueMaps) -> list[Unrepresentable]:
-    out: list[Unrepresentable] = []
-    ref = result.marker or result.case_id
-    if maps.native("status", result.status.value) is None:
-        out.append(Unrepresentable("result", ref, "status", f"{result.status.value!r} has no CodeArts result"))
-    if len(result.comment) > RESULT_DESCRIPTION_MAX:
-        out.append(Unrepresentable("result", ref, "comment", f"{len(result.comment)} characters, at most 2000 allowed"))
-    if result.defects:
-        out.append(Unrepresentable("result", ref, "defects", "results carry no defects in the API"))
-    return out
+    """The result's idempotency key, sent as the result ``uri``."""
+    return result_key(result, RESULT_URI_MAX)
 
 
 def result_to_native(result: Result, maps: ValueMaps) -> dict[str, Any]:
