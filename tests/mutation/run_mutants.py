@@ -268,8 +268,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "echo-target-hash-is-source-hash",
         "a value the target stores differently is not seen as a change next run (per-side hashes)",
         "bridge/sync/writes.py",
-        '            right_hashes=hashes(tview if source == "left" else sview),\n',
-        "            right_hashes=hashes(sview),\n",
+        '            right_hashes=hashes(c.tview if source == "left" else c.sview),\n',
+        "            right_hashes=hashes(c.sview),\n",
         (SYNC_RULES, "tests/e2e/test_scenario.py"),
     ),
     Mutant(
