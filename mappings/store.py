@@ -139,13 +139,14 @@ class Store(ConflictRecords):
         return sqlite_path(self.url) if self.is_sqlite else None
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def _guarded(self) -> Iterator[None]:
+        """The store's write lock (where the engine needs one) and its errors in plain words, around one unit
+        of work; integrity errors pass through for the callers that handle a concurrent link."""
         lock = self._write_lock
         if lock is not None:
             lock.acquire()
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
-                yield session
+            yield
         except (OperationalError, DatabaseError) as exc:
             if isinstance(exc, IntegrityError):
                 raise
@@ -155,21 +156,15 @@ class Store(ConflictRecords):
                 lock.release()
 
     @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._guarded(), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One Core transaction (committed at the end): for the bulk paths, which need no ORM objects."""
-        lock = self._write_lock
-        if lock is not None:
-            lock.acquire()
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except (OperationalError, DatabaseError) as exc:
-            if isinstance(exc, IntegrityError):
-                raise
-            raise store_error(self.url, exc) from None
-        finally:
-            if lock is not None:
-                lock.release()
+        with self._guarded(), self.engine.begin() as conn:
+            yield conn
 
     def check_writable(self) -> None:
         """Raise StoreError now if the store cannot take a write (read-only file, directory or server), so a
