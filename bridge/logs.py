@@ -59,15 +59,31 @@ class PlainFormatter(logging.Formatter):
         return redact(line)
 
 
+class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record to ``sys.stderr`` as it is when the record is emitted.
+
+    A handler bound to the ``sys.stderr`` of the moment it was made keeps writing to that object after the
+    process swapped it (a test harness capturing output, a daemon redirecting it): once that object is closed,
+    every record costs a "Logging error" traceback instead of a line.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # (Handler.handle holds the handler's lock around emit)
+        super().emit(record)
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool | None = None, stream: Any = None) -> None:
     """Route the ``bridge``, ``adapters`` and ``mappings`` loggers to stderr (or ``stream``).
 
     ``json_lines`` defaults to True when the stream is not a terminal.
     """
-    stream = stream or sys.stderr
     if json_lines is None:
-        json_lines = not (hasattr(stream, "isatty") and stream.isatty())
-    handler = logging.StreamHandler(stream)
+        shown = stream or sys.stderr
+        json_lines = not (hasattr(shown, "isatty") and shown.isatty())
+    handler = logging.StreamHandler(stream) if stream is not None else CurrentStderrHandler()
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter())
     for name in ("bridge", "adapters", "mappings"):

@@ -136,3 +136,17 @@ def test_a_cassette_records_no_secret(config: Config, script: Script, server_url
     text = cassette.read_text()
     assert "/echo" in text and "page=2" in text, "the exchanges were recorded"
     assert_clean(text)
+
+
+def test_log_lines_follow_stderr_when_it_is_swapped(restore_logging: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once: a run configured logging on the stderr of that moment; after it was swapped and closed, every
+    later record printed a "Logging error" traceback instead of its line (seen between tests under pytest)."""
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    configure_logging("info", json_lines=False)
+    logging.getLogger("bridge.sync").info("one with key %s", API_KEY)
+    first.close()
+    monkeypatch.setattr("sys.stderr", second)
+    logging.getLogger("bridge.sync").info("two")
+    out = second.getvalue()
+    assert out.endswith(" info    two\n") and "Logging error" not in out and API_KEY not in out
