@@ -88,6 +88,9 @@ class HttpSettings:
     user_agent: str = f"testplan-bridge/{__version__}"
     #: the configured system name ([systems.<name>]) the request counters are kept under; default: the kind
     label: str | None = None
+    #: seconds an idle connection is kept for the next request (httpx's default); tests shorten it to make
+    #: connections expire between two requests often
+    keepalive_expiry: float = 5.0
 
 
 # --------------------------------------------------------------------------------------------- counters
@@ -265,25 +268,34 @@ class HttpClient:
             )
         #: the error that showed this system cannot be used; set once, then nothing more is sent
         self.halted: RemoteError | None = None
-        self._client = httpx.Client(
-            base_url=settings.base_url,
-            auth=auth,
-            timeout=settings.timeout,
-            verify=settings.verify_tls,
-            headers={"User-Agent": settings.user_agent, **(headers or {})},
-            transport=transport,
-            follow_redirects=False,
-            # a hook rather than a transport wrapper: it also covers the proxy transports httpx mounts from
-            # HTTPS_PROXY and friends
-            event_hooks={"response": [self._bound_answer]},
-        )
+
+        def new_client() -> httpx.Client:
+            return httpx.Client(
+                base_url=settings.base_url,
+                auth=auth,
+                timeout=settings.timeout,
+                verify=settings.verify_tls,
+                headers={"User-Agent": settings.user_agent, **(headers or {})},
+                transport=transport,
+                limits=httpx.Limits(
+                    max_connections=100, max_keepalive_connections=20, keepalive_expiry=settings.keepalive_expiry
+                ),
+                follow_redirects=False,
+                # a hook rather than a transport wrapper: it also covers the proxy transports httpx mounts from
+                # HTTPS_PROXY and friends
+                event_hooks={"response": [self._bound_answer]},
+            )
+
+        #: builds every request (and names the base url); sending goes through :attr:`_senders`
+        self._client = new_client()
+        self._senders = _SenderPool(new_client, first=self._client)
         self._cassette: Any = None
         if settings.record_cassette:
             self._cassette = _open_cassette(settings.record_cassette)
 
     # -- lifecycle
     def close(self) -> None:
-        self._client.close()
+        self._senders.close()
         if self._cassette is not None:
             self._cassette.__exit__(None, None, None)
             self._cassette = None
@@ -375,7 +387,8 @@ class HttpClient:
         self.pacer.acquire()
         started = time.perf_counter()
         try:
-            response = self._client.send(request)
+            with self._senders.one() as sender:
+                response = sender.send(request)
         except _AnswerTooLarge as exc:
             self.stats.add(RequestKey(self.label, request.method, route, exc.status), time.perf_counter() - started)
             hint = (
@@ -677,6 +690,44 @@ def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+class _SenderPool:
+    """httpx clients, each used by one thread at a time.
+
+    httpcore's connection pool is not safe for threads: a thread tidying the pool can close a connection it
+    has just handed to another thread's request (encode/httpcore#1110, open in 1.0.9), and that request then
+    fails with ``ReadError: [Errno 9] Bad file descriptor`` or hangs until its read timeout. A create that
+    fails that way is a write that may have been applied, so a migration under load stopped with an error.
+    Lending each client to one request at a time keeps every pool to a single thread; there are as many
+    clients as requests ever ran at once (the number of workers), each keeping its own connection alive.
+    """
+
+    def __init__(self, new_client: Callable[[], httpx.Client], *, first: httpx.Client) -> None:
+        self._new = new_client
+        self._lock = threading.Lock()
+        self._free: list[httpx.Client] = [first]
+        self._all: list[httpx.Client] = [first]
+
+    @contextmanager
+    def one(self) -> Iterator[httpx.Client]:
+        with self._lock:
+            client = self._free.pop() if self._free else None
+        if client is None:
+            client = self._new()
+            with self._lock:
+                self._all.append(client)
+        try:
+            yield client
+        finally:
+            with self._lock:
+                self._free.append(client)
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._all, self._free = self._all, [], []
+        for client in clients:
+            client.close()
 
 
 class _AnswerTooLarge(Exception):
