@@ -230,12 +230,12 @@ def test_threads_sharing_a_client_never_have_a_connection_closed_under_them(scri
     has just handed to another thread's request (encode/httpcore#1110): that POST then fails with "Bad file
     descriptor" (a create that may have landed: the migration reports an error) or hangs until its timeout.
     It needs an idle connection to expire between two looks at the pool: a keep-alive of half a millisecond
-    makes that happen several times in a run of 720 POSTs from 12 threads.
+    makes that happen several times in a run of 1,800 POSTs from 12 threads.
     """
     failures: list[BaseException] = []
 
     def worker(i: int) -> None:
-        for n in range(60):
+        for n in range(150):
             try:
                 http.post(f"/w/{i}/{n}", json={"n": n})
             except Exception as exc:  # collected: the assertion shows every failure, not the first
@@ -248,7 +248,7 @@ def test_threads_sharing_a_client_never_have_a_connection_closed_under_them(scri
         for t in threads:
             t.join()
     assert failures == []
-    assert len(script.seen()) == 12 * 60  # each POST arrived once: none was repeated, none lost
+    assert len(script.seen()) == 12 * 150  # each POST arrived once: none was repeated, none lost
 
 
 def test_a_throttling_answer_holds_back_the_other_requests_too(script: Script, server_url: str) -> None:

@@ -263,6 +263,15 @@ MUTANTS: tuple[Mutant, ...] = (
         "    pass\n",
         ("tests/foundation/test_redaction.py",),
     ),
+    # ------------------------------------------------------------------------------ connections
+    Mutant(
+        "http-pool-shared-by-threads",
+        "no write fails because another worker's thread closed its connection (one httpx pool per request)",
+        "bridge/http.py",
+        "            with self._senders.one() as sender:\n                response = sender.send(request)\n",
+        "            if True:\n                response = self._client.send(request)\n",
+        ("tests/foundation/test_http.py::test_threads_sharing_a_client_never_have_a_connection_closed_under_them",),
+    ),
     # ----------------------------------------------------------------------------------- echo hashes
     Mutant(
         "echo-target-hash-is-source-hash",
@@ -305,10 +314,11 @@ def run_one(m: Mutant, tree: Path, timeout: float) -> tuple[str, float]:
             return "killed (timeout)", time.monotonic() - started
         if done.returncode == 0:
             return "SURVIVED", time.monotonic() - started
-        if done.returncode in (2, 3, 4, 5):  # interrupted, internal or usage error, no tests: no verdict
+        failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED tests/", "ERROR tests/"))]
+        # under pytest-xdist, -x ends a run with a failure as "interrupted" (exit 2): the FAILED line decides
+        if done.returncode in (2, 3, 4, 5) and not failed:  # internal or usage error, no tests: no verdict
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-5:])
             return f"error (pytest exit {done.returncode}):\n{tail}", time.monotonic() - started
-        failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED tests/", "ERROR tests/"))]
         return "killed" + (f" by {failed[0].split()[1]}" if failed else ""), time.monotonic() - started
     finally:
         path.write_text(source, encoding="utf-8")
