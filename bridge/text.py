@@ -42,10 +42,26 @@ _HTML_HINT = re.compile(
     re.I,
 )
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff]")
-# Anything normalize_whitespace would change: a white space character other than space and newline (the same
-# set str.strip removes), a zero-width character, two spaces, a space at a line's edge, three newlines, white
-# space at either end. Most field values have none of it and are returned as they are, unsplit.
-_UNCLEAN = re.compile(r"[^\S \n]|[\u200b\u200c\u200d\ufeff]|  | \n|\n |\n\n\n|\A[ \n]|[ \n]\Z")
+# A character normalize_whitespace would change: white space other than space and newline (what ``\s`` matches
+# in a str pattern, written out as one character class: a class is searched several times faster than the
+# alternation it replaces), or a zero-width character.
+_ODD_SPACE = re.compile(
+    "[\t\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\ufeff]"
+)
+
+
+def _is_clean(text: str) -> bool:
+    """Whether normalize_whitespace leaves ``text`` as it is: no odd space character, no two spaces, no space at
+    a line's edge, no three newlines, no space or newline at either end. Most field values are clean."""
+    return not (
+        _ODD_SPACE.search(text)
+        or "  " in text
+        or " \n" in text
+        or "\n " in text
+        or "\n\n\n" in text
+        or text[0] in " \n"
+        or text[-1] in " \n"
+    )
 
 
 def normalize_whitespace(text: str | None) -> str:
@@ -56,7 +72,7 @@ def normalize_whitespace(text: str | None) -> str:
     """
     if not text:
         return ""
-    if not _UNCLEAN.search(text):
+    if _is_clean(text):
         return text
     return _normalize_all(text)
 

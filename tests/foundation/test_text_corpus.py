@@ -51,3 +51,9 @@ def test_the_clean_text_shortcut_folds_exactly_like_the_full_folding():
     assert checked > 50_000
     for value in list(CORPUS.values()) + list(EXPECTED.values()):
         assert text.normalize_whitespace(value) == text._normalize_all(value)
+    # every white space and zero-width character there is, alone, inside a word and at its edges
+    odd = [chr(c) for c in range(0x110000) if chr(c).isspace() or chr(c) in "\u200b\u200c\u200d\ufeff"]
+    assert len(odd) > 25
+    for c in odd:
+        for value in (c, f"a{c}b", f"a{c}", f"{c}b", f"a{c}{c}b"):
+            assert text.normalize_whitespace(value) == text._normalize_all(value), repr(value)
