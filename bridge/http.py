@@ -269,12 +269,16 @@ class HttpClient:
         #: the error that showed this system cannot be used; set once, then nothing more is sent
         self.halted: RemoteError | None = None
 
+        # one TLS context for every client of the pool: building one (reading the CA bundle) costs the CPU of
+        # dozens of requests
+        tls = httpx.create_ssl_context(verify=settings.verify_tls)
+
         def new_client() -> httpx.Client:
             return httpx.Client(
                 base_url=settings.base_url,
                 auth=auth,
                 timeout=settings.timeout,
-                verify=settings.verify_tls,
+                verify=tls,
                 headers={"User-Agent": settings.user_agent, **(headers or {})},
                 transport=transport,
                 limits=httpx.Limits(
