@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from bridge import __version__
@@ -587,7 +588,7 @@ class HttpClient:
                 )
             )
         try:
-            body = jsonlib.loads(response.content)
+            body = _loads(response.content)
         except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not text
             pos = getattr(exc, "pos", 0)
             reason = getattr(exc, "msg", None) or type(exc).__name__
@@ -772,6 +773,22 @@ class _BoundedStream(httpx.SyncByteStream):
         close = getattr(self._inner, "close", None)
         if close is not None:
             close()
+
+
+# 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float (precision silently lost)
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _loads(content: bytes) -> Any:
+    """JSON text to Python: orjson (several times faster on the large listings syncs read), and the standard
+    library for a body with a very long number, or one orjson refuses (NaN, or not JSON: then json words the
+    error)."""
+    if not _LONG_NUMBER.search(content):
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+    return jsonlib.loads(content)
 
 
 def shape_problem(items: Any, keys: tuple[str, ...] = (), *, what: str = "record") -> str | None:

@@ -45,9 +45,7 @@ _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff]")
 # A character normalize_whitespace would change: white space other than space and newline (what ``\s`` matches
 # in a str pattern, written out as one character class: a class is searched several times faster than the
 # alternation it replaces), or a zero-width character.
-_ODD_SPACE = re.compile(
-    "[\t\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\ufeff]"
-)
+_ODD_SPACE = re.compile("[\t\r\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\ufeff]")
 
 
 def _is_clean(text: str) -> bool:

@@ -398,6 +398,31 @@ def test_json_cut_short_and_json_of_the_wrong_shape(script: Script, server_url: 
         assert http.json(http.get("/fine"), dict) == {"ok": True, "path": "/fine", "method": "GET"}
 
 
+def test_json_numbers_strings_and_special_values_come_back_exactly(script: Script, server_url: str) -> None:
+    """The parser is fast for common bodies and exact for all: an id beyond 64 bits keeps every digit (a fast
+    parser would read it as a float), NaN is accepted as the standard library accepts it, text stays text."""
+    body = (
+        '{"id": 123456789012345678901234567890, "low": -9223372036854775809, "max": 18446744073709551615, '
+        '"x": 1.5e300, "name": "Caf\\u00e9 \\u2028 \\ud83d\\ude00", "plain": "é", "list": [true, null, 0.1]}'
+    ).encode()
+    script.queue("/n", (200, {}, body))
+    script.queue("/nan", (200, {}, b'{"v": NaN}'))
+    with client(server_url) as http:
+        got = http.json(http.get("/n"), dict)
+        nan = http.json(http.get("/nan"), dict)["v"]
+    assert got == {
+        "id": 123456789012345678901234567890,
+        "low": -9223372036854775809,
+        "max": 18446744073709551615,
+        "x": 1.5e300,
+        "name": "Caf\u00e9 \u2028 \U0001f600",
+        "plain": "é",
+        "list": [True, None, 0.1],
+    }
+    assert all(isinstance(got[k], int) for k in ("id", "low", "max"))
+    assert math.isnan(nan)
+
+
 def test_after_an_unusable_answer_the_client_sends_nothing_more(script: Script, server_url: str) -> None:
     """The point of failure is the last request: a write after it could rest on what the bad answer hid."""
     script.queue("/list", (200, {"Content-Type": "text/html"}, b"<html>Proxy login</html>"))
