@@ -775,15 +775,18 @@ class _BoundedStream(httpx.SyncByteStream):
             close()
 
 
-# 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float (precision silently lost)
-_LONG_NUMBER = re.compile(rb"\d{19}")
+# 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float (precision silently lost).
+# Found by mapping every digit to 0 and looking for nineteen 0s: a quarter of orjson's time on a listing page,
+# where a regular expression takes five times orjson's.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def _loads(content: bytes) -> Any:
     """JSON text to Python: orjson (several times faster on the large listings syncs read), and the standard
     library for a body with a very long number, or one orjson refuses (NaN, or not JSON: then json words the
     error)."""
-    if not _LONG_NUMBER.search(content):
+    if _NINETEEN_DIGITS not in content.translate(_DIGITS_TO_ZERO):
         try:
             return orjson.loads(content)
         except orjson.JSONDecodeError:
