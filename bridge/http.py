@@ -33,6 +33,7 @@ from __future__ import annotations
 import email.utils
 import json as jsonlib
 import logging
+import os
 import random
 import re
 import ssl
@@ -270,9 +271,7 @@ class HttpClient:
         #: the error that showed this system cannot be used; set once, then nothing more is sent
         self.halted: RemoteError | None = None
 
-        # one TLS context for every client of the pool: building one (reading the CA bundle) costs the CPU of
-        # dozens of requests
-        tls = httpx.create_ssl_context(verify=settings.verify_tls)
+        tls = _tls_context(settings.verify_tls)
 
         def new_client() -> httpx.Client:
             return httpx.Client(
@@ -695,6 +694,20 @@ def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+_TLS_CONTEXTS: dict[tuple[bool, str | None, str | None], ssl.SSLContext] = {}
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per process for each way of verifying: building one (reading the CA bundle) costs the CPU
+    of dozens of requests, and every client of every system needs one. Keyed on the variables that choose the
+    bundle, so a changed SSL_CERT_FILE is still honoured."""
+    key = (verify, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _TLS_CONTEXTS.get(key)
+    if context is None:  # two threads may both build one: the second replaces the first, both work
+        context = _TLS_CONTEXTS[key] = httpx.create_ssl_context(verify=verify)
+    return context
 
 
 class _SenderPool:
