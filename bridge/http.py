@@ -281,6 +281,7 @@ class HttpClient:
                 verify=tls,
                 headers={"User-Agent": settings.user_agent, **(headers or {})},
                 transport=transport,
+                # httpx's default limits, spelled out: Limits() without them would mean no limit at all
                 limits=httpx.Limits(
                     max_connections=100, max_keepalive_connections=20, keepalive_expiry=settings.keepalive_expiry
                 ),
@@ -719,6 +720,8 @@ class _SenderPool:
     fails that way is a write that may have been applied, so a migration under load stopped with an error.
     Lending each client to one request at a time keeps every pool to a single thread; there are as many
     clients as requests ever ran at once (the number of workers), each keeping its own connection alive.
+    A ``transport`` given to :class:`HttpClient` (tests' mock transports) is shared by all of them: only the
+    pools httpx builds itself are kept apart.
     """
 
     def __init__(self, new_client: Callable[[], httpx.Client], *, first: httpx.Client) -> None:
