@@ -303,7 +303,9 @@ class TestRailAdapter(Adapter):
         if since is not None:
             # updated_after is strict; one second earlier keeps a change made in the same second
             filters["updated_after"] = int(since.timestamp()) - 1
-        paths = convert.section_paths(list(self._section_map(refresh=True).values()))
+        # adapters live for one run: the sections read (or created) earlier in it are current, and a case
+        # in a section this run has not seen makes _case read them again
+        paths = self._paths()
         for page in self.client.pages("get_cases", "cases", self.project_id, **filters):
             for raw in page:
                 yield self._case(raw, paths)
@@ -311,9 +313,11 @@ class TestRailAdapter(Adapter):
     def iter_case_refs(self) -> Iterator[Case]:
         """Ids, titles, folders, automation keys and markers only: matching JUnit tests to cases needs no
         steps, and converting every case's HTML steps is most of a full read's time."""
-        paths = convert.section_paths(list(self._section_map(refresh=True).values()))
+        paths, refreshed = self._paths(), False
         for page in self.client.pages("get_cases", "cases", self.project_id, suite_id=self.suite_id):
             for raw in page:
+                if int(raw["section_id"]) not in paths and not refreshed:  # a section made since this run read them
+                    paths, refreshed = convert.section_paths(list(self._section_map(refresh=True).values())), True
                 yield Case(
                     id=str(raw["id"]),
                     title=str(raw.get("title") or ""),
