@@ -16,7 +16,7 @@ from bridge.sync.entities import CaseKind
 from bridge.sync.intents import set_aside_duplicates, settle_intents
 from bridge.sync.merge import Side
 from bridge.sync.pairs import PairSync, guard_mass_deletion, match_unlinked
-from bridge.sync.unchanged import Unchanged, full, same_hashes
+from bridge.sync.unchanged import Packed, Unchanged, full, same_hashes
 from bridge.text import stable_json
 from mappings.tables import Link, LinkRef, as_utc, utcnow
 
@@ -96,16 +96,19 @@ class CaseSync:
         for first in range(0, len(todo), 500):
             chunk = todo[first : first + 500]
             loaded = ctx.store.links_by_id([lk.id for lk, _, _ in chunk if lk.id is not None])
-            pairs += [(loaded[lk.id], full(le), full(ri)) for lk, le, ri in chunk if lk.id in loaded]
+            pairs += [(loaded[lk.id], le, ri) for lk, le, ri in chunk if lk.id in loaded]
         del todo
-        ctx.parallel(f"{ctx.job.name}: linked cases", pairs, lambda p: self.pairs.linked(*p))
+        # each pair's cases are unpacked as its worker takes it up: never all of them at once
+        ctx.parallel(f"{ctx.job.name}: linked cases", pairs, lambda p: self.pairs.linked(p[0], full(p[1]), full(p[2])))
         del pairs
 
         matched = match_unlinked(ctx, self.kind, listed, links, complete=complete)
-        ctx.parallel(f"{ctx.job.name}: matched cases", matched.pairs, lambda p: self.pairs.first_sight(p[0], p[1]))
-        creates: list[tuple[Side, Case]] = [("left", c) for c in matched.left_only] + [
-            ("right", c) for c in matched.right_only
-        ]
+        ctx.parallel(
+            f"{ctx.job.name}: matched cases", matched.pairs, lambda p: self.pairs.first_sight(full(p[0]), full(p[1]))
+        )
+        creates: list[tuple[Side, Any]] = [  # packed: create_many unpacks a batch at a time
+            ("left", c) for c in matched.left_only
+        ] + [("right", c) for c in matched.right_only]
         creates = [(s, c) for s, c in creates if ctx.policy.may_write(other(s))]
         ctx.writer.create_many(self.kind, creates, f"{ctx.job.name}: new cases")
         ctx.conflicts.finish()
@@ -128,9 +131,10 @@ class CaseSync:
         return stored
 
     def _read(self, side: Side, since: datetime | None, read: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The side's cases in scope by id; a linked case whose view hashes equal its link's is kept small
-        (:class:`~bridge.sync.unchanged.Unchanged`). ``read``: the other side's listing, read before: a pair
-        unchanged on both sides then keeps neither case (the one read first is dropped now)."""
+        """The side's cases in scope by id, each held small: a linked case whose view hashes equal its link's as
+        :class:`~bridge.sync.unchanged.Unchanged`, the others :class:`~bridge.sync.unchanged.Packed`.
+        ``read``: the other side's listing, read before: a pair unchanged on both sides then keeps neither case
+        (the one read first is dropped now)."""
         ctx = self.ctx
         what = "changed cases" if since is not None else "cases"
         tick = ctx.progress(f"reading {ctx.name(side)} {what}", None)
@@ -147,7 +151,7 @@ class CaseSync:
                     else:
                         cases[case.id] = Unchanged(case)
                 else:
-                    cases[case.id] = case
+                    cases[case.id] = Packed(case)
                 tick(1)
         return cases
 

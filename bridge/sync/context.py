@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.base import Adapter
 from bridge.config import Config, Job
 from bridge.errors import RemoteError
-from bridge.model import Case, Plan
+from bridge.model import Plan
 from bridge.sync.merge import Policy, Side
 from bridge.sync.report import ProgressHook, SyncReport
 from bridge.sync.views import CaseFields, plan_view
@@ -87,7 +87,8 @@ class RunContext:
         )
         self._case_maps: dict[str, dict[str, str]] | None = None
         #: every case listed in this run, per side (the PerfTest hook reads their tags)
-        self.listed_cases: dict[Side, dict[str, Case]] = {}
+        #: per side, the cases listed, by id, held small (bridge.sync.unchanged: full() gives the case back)
+        self.listed_cases: dict[Side, dict[str, Any]] = {}
         #: records a dry run created in its imagination, by (side, entity, id): later stages read them here
         self.simulated: dict[tuple[Side, str, str], Any] = {}
         self._placeholders = itertools.count(1)

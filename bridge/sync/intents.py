@@ -16,6 +16,7 @@ from bridge.sync.entities import EntityKind
 from bridge.sync.markers import marker_for
 from bridge.sync.merge import Side, hashes
 from bridge.sync.report import PlannedAction
+from bridge.sync.unchanged import full
 from mappings.tables import Intent, Link, LinkIds
 
 
@@ -82,12 +83,12 @@ def _settle(
                 "(testplan-bridge conflicts list), not deleted"
             )
         return
-    src = listed[source].get(intent.source_id)
+    src = full(listed[source].get(intent.source_id))
     free = [r for r in carriers if str(r.id) not in linked[target]]
     if src is None or not free:
         ctx.writer.resolve_intent(intent.id, f"adopted:{carriers[0].id}")
         return
-    found = free[0]
+    found = full(free[0])
     ctx.report.act(PlannedAction(entity, "adopt", ctx.name(target), str(found.id), intent.marker))
     lrec, rrec = (src, found) if target == "right" else (found, src)
     lview, rview = kind.view(lrec, "left"), kind.view(rrec, "right")

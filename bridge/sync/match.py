@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 
 from bridge.model import Case, Plan, Record
 from bridge.sync.markers import marker_for
+from bridge.sync.unchanged import Packed
 
 R = TypeVar("R", bound=Record)
 
@@ -34,12 +35,14 @@ class MatchResult(Generic[R]):
 
 
 def _case_keys(record: Record) -> list[tuple[str, Callable[[Record], Hashable | None]]]:
-    if isinstance(record, Case):
+    # a listing hands cases over packed (bridge.sync.unchanged.Packed): the keys are readable on both
+    cases = (Case, Packed)
+    if isinstance(record, cases):
         return [
-            ("automation key", lambda r: r.automation_key if isinstance(r, Case) and r.automation_key else None),
+            ("automation key", lambda r: r.automation_key if isinstance(r, cases) and r.automation_key else None),
             (
                 "folder and title",
-                lambda r: (tuple(p.casefold() for p in r.folder), r.title.casefold()) if isinstance(r, Case) else None,
+                lambda r: (tuple(p.casefold() for p in r.folder), r.title.casefold()) if isinstance(r, cases) else None,
             ),
         ]
     if isinstance(record, Plan):

@@ -11,6 +11,7 @@ from bridge.errors import RemoteError
 from bridge.model import Case
 from bridge.sync.context import RunContext
 from bridge.sync.report import PlannedAction
+from bridge.sync.unchanged import full
 
 PlanTasksOpener = Callable[[str], PlanTasks]
 
@@ -53,7 +54,7 @@ class PlanTaskSync:
                 wanted: set[int] = set()
                 for cid in plan.case_ids():
                     for side, native in (("left", cid), ("right", left_to_right.get(cid))):
-                        case = ctx.listed_cases.get(side, {}).get(native or "")  # type: ignore[call-overload]
+                        case = full(ctx.listed_cases.get(side, {}).get(native or ""))  # type: ignore[call-overload]
                         wanted |= perftest_case_ids(case) if case is not None else set()
                 if not wanted:
                     continue

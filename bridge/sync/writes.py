@@ -25,6 +25,7 @@ from bridge.sync.faultpoints import reached
 from bridge.sync.markers import marker_for
 from bridge.sync.merge import Side, hashes
 from bridge.sync.report import FieldChange, PlannedAction
+from bridge.sync.unchanged import full
 from mappings.tables import Link, ResultCopy
 
 #: creates per store transaction (intents first, links after): one commit for this many instead of two each.
@@ -186,7 +187,8 @@ class Writer:
             try:
                 for first in range(0, len(items), size):
                     batch: list[_Create] = []
-                    for source, record in items[first : first + size]:
+                    for source, held in items[first : first + size]:
+                        record = full(held)  # a listing holds its cases packed: only a batch is unpacked
                         try:
                             pending = self._prepare(kind, source, record, kind.for_create(record, source))
                         except RemoteError as exc:
