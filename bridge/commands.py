@@ -86,6 +86,7 @@ def _run_job(
     cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, workers: int, overwrite: bool
 ) -> SyncReport:
     from adapters.registry import open_adapters, plan_tasks_opener
+    from bridge.memory import give_back_freed_memory
     from bridge.progress import progress_hook
     from bridge.sync.engine import JobRunner, SyncReport
 
@@ -101,7 +102,7 @@ def _run_job(
         return report
     try:
         with progress_hook() as hook:
-            runner = JobRunner(
+            report = JobRunner(
                 cfg,
                 job,
                 store,
@@ -112,11 +113,12 @@ def _run_job(
                 workers=workers,
                 open_plan_tasks=plan_tasks_opener(cfg),
                 overwrite=overwrite,
-            )
-            return runner.run()
+            ).run()
     finally:
         for adapter in adapters.values():
             adapter.close()
+    give_back_freed_memory()  # the runner, and every record it held, is gone now
+    return report
 
 
 def print_report(report: SyncReport, *, show_actions: bool, direction: str = "both") -> None:

@@ -47,6 +47,7 @@ from bridge.daemon.scheduler import (
 from bridge.errors import BridgeError, ConfigError, JobBusy
 from bridge.http import STATS
 from bridge.logs import configure_logging
+from bridge.memory import give_back_freed_memory
 from bridge.runlock import RunLock, job_run
 from bridge.sync.engine import JobRunner
 from mappings.store import Store, instance_name
@@ -328,7 +329,10 @@ class Daemon:
                         self.metrics.skip(name, "claimed-elsewhere")
                         log.debug("firing claimed by another instance", extra=where)
                         return
-                    self._run(cfg, job, key, self.store.firing_id(name, key))
+                    try:
+                        self._run(cfg, job, key, self.store.firing_id(name, key))
+                    finally:
+                        give_back_freed_memory()  # the run's records are gone with its frame
             except JobBusy as exc:
                 self.metrics.skip(name, "busy-elsewhere")
                 log.info("firing skipped: the job is running elsewhere", extra={**where, "detail": exc.message})

@@ -42,6 +42,7 @@ class CaseSync:
         # links without their agreed state: the pairs to merge get theirs below (see Store.link_summaries)
         links, digests = ctx.store.link_summaries(ctx.job.name, entity)
         self._stored = self._stored_digests(links, digests)
+        del digests
         since: dict[Side, datetime | None] = {side: self._incremental_since(side) for side in SIDES}
         listed: dict[Side, dict[str, Any]] = {"left": self._read("left", since["left"])}
         listed["right"] = self._read("right", since["right"], listed["left"])
@@ -61,8 +62,9 @@ class CaseSync:
                 listed[side] = self._read(side, None)
         self._remember_read_marks(listed, since)
         ctx.listed_cases = listed
-        settle_intents(ctx, self.kind, listed, links)
-        links, digests = ctx.store.link_summaries(ctx.job.name, entity)
+        if settle_intents(ctx, self.kind, listed, links):
+            del links  # (not two lists of every link at once)
+            links, _ = ctx.store.link_summaries(ctx.job.name, entity)
         complete = since["left"] is None and since["right"] is None
         set_aside_duplicates(ctx, self.kind, listed, links, complete=complete)
         for side in SIDES:

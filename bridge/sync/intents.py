@@ -26,11 +26,12 @@ def _id_order(record: Any) -> tuple[int, str]:
 
 def settle_intents(
     ctx: RunContext, kind: EntityKind, listed: dict[Side, dict[str, Any]], links: Sequence[LinkIds]
-) -> None:
-    """Adopt records created by a run that died before linking them; abandon intents that never landed."""
+) -> bool:
+    """Adopt records created by a run that died before linking them; abandon intents that never landed.
+    Whether there were any (only then can the links have changed)."""
     intents = ctx.store.open_intents(ctx.job.name, kind.entity)
     if not intents:
-        return
+        return False
     linked: dict[Side, dict[str, LinkIds]] = {
         "left": {link.left_id: link for link in links},
         "right": {link.right_id: link for link in links},
@@ -48,6 +49,7 @@ def settle_intents(
     }
     for intent in intents:
         _settle(ctx, kind, intent, listed, linked, looked_up)
+    return True
 
 
 def _settle(

@@ -15,12 +15,25 @@ from __future__ import annotations
 
 import json
 import pickle
+import zlib
 from datetime import datetime
 from typing import Any
 
 from bridge.model import Case
 from bridge.sync.merge import hashes
 from mappings.store import hashes_digest
+
+
+def pack(case: Case) -> bytes:
+    """The case pickled (which keeps everything, ``model_fields_set`` too), compressed: a pydantic pickle
+    repeats its attribute names per model and step, and zlib at level 1 takes a third off (740 -> 480 bytes for
+    a case with three steps) for about 10 microseconds."""
+    return zlib.compress(pickle.dumps(case, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def unpack(data: bytes) -> Case:
+    case: Case = pickle.loads(zlib.decompress(data))
+    return case
 
 
 class Unchanged:
@@ -32,15 +45,12 @@ class Unchanged:
         self.id = case.id
         self.marker = case.marker
         self.updated_at: datetime | None = case.updated_at
-        self._data: bytes | None = pickle.dumps(case, protocol=pickle.HIGHEST_PROTOCOL) if keep else None
+        self._data: bytes | None = pack(case) if keep else None
 
     def case(self) -> Case | None:
         """The case as read; None once dropped (the pair is then looked up directly, like a case not listed:
         only a side re-read after the other was found unchanged gets there)."""
-        if self._data is None:
-            return None
-        case: Case = pickle.loads(self._data)
-        return case
+        return None if self._data is None else unpack(self._data)
 
     def drop(self) -> None:
         self._data = None
@@ -59,11 +69,10 @@ class Packed:
         self.title = case.title
         self.folder = case.folder
         self.automation_key = case.automation_key
-        self._data = pickle.dumps(case, protocol=pickle.HIGHEST_PROTOCOL)
+        self._data = pack(case)
 
     def case(self) -> Case:
-        case: Case = pickle.loads(self._data)
-        return case
+        return unpack(self._data)
 
 
 def same_hashes(view: dict[str, Any], stored_digest: bytes) -> bool:
