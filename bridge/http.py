@@ -63,6 +63,7 @@ from bridge.errors import (
     UnusableWriteAnswer,
     error_class_for_status,
 )
+from bridge.http_transport import StdlibTransport
 from bridge.redact import SECRET_HEADERS, redact
 
 log = logging.getLogger("bridge.http")
@@ -274,6 +275,12 @@ class HttpClient:
         tls = _tls_context(settings.verify_tls)
 
         def new_client() -> httpx.Client:
+            mounts: dict[str, httpx.BaseTransport | None] | None = None
+            if transport is None and not settings.record_cassette:
+                # Mounted for every URL rather than given as transport=, so httpx still mounts the proxies of
+                # HTTP(S)_PROXY/ALL_PROXY, which take precedence for the URLs they cover (as does its own transport
+                # for NO_PROXY hosts). vcrpy records by patching httpx's own transport: a cassette keeps that one.
+                mounts = {"all://": StdlibTransport(tls, keepalive_expiry=settings.keepalive_expiry)}
             return httpx.Client(
                 base_url=settings.base_url,
                 auth=auth,
@@ -281,6 +288,7 @@ class HttpClient:
                 verify=tls,
                 headers={"User-Agent": settings.user_agent, **(headers or {})},
                 transport=transport,
+                mounts=mounts,
                 # httpx's default limits, spelled out: Limits() without them would mean no limit at all
                 limits=httpx.Limits(
                     max_connections=100, max_keepalive_connections=20, keepalive_expiry=settings.keepalive_expiry

@@ -87,3 +87,21 @@ def test_the_same_server_answers_once_its_certificate_is_trusted(
     monkeypatch.setenv("SSL_CERT_FILE", str(CERT))
     with client(f"https://127.0.0.1:{tls_server.port}") as http:
         assert http.json(http.get("/index.php"), dict) == {"ok": True}
+
+
+def test_with_verification_off_the_same_server_answers(tls_server: TlsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    settings = HttpSettings(base_url=f"https://127.0.0.1:{tls_server.port}", verify_tls=False, timeout=5)
+    with HttpClient("testrail", settings, stats=RequestStats()) as http:
+        assert http.json(http.get("/index.php"), dict) == {"ok": True}
+
+
+def test_a_trusted_certificate_for_another_host_name_is_refused(
+    tls_server: TlsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The certificate is trusted but names 127.0.0.1: reached as "localhost", the host name check refuses it."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(CERT))
+    with client(f"https://localhost:{tls_server.port}") as http, pytest.raises(TlsError) as info:
+        http.get("/index.php")
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value) and "localhost" in str(info.value)
