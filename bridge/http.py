@@ -276,10 +276,10 @@ class HttpClient:
 
         def new_client() -> httpx.Client:
             mounts: dict[str, httpx.BaseTransport | None] | None = None
-            if transport is None and not settings.record_cassette:
+            if transport is None:
                 # Mounted for every URL rather than given as transport=, so httpx still mounts the proxies of
                 # HTTP(S)_PROXY/ALL_PROXY, which take precedence for the URLs they cover (as does its own transport
-                # for NO_PROXY hosts). vcrpy records by patching httpx's own transport: a cassette keeps that one.
+                # for NO_PROXY hosts).
                 mounts = {"all://": StdlibTransport(tls, keepalive_expiry=settings.keepalive_expiry)}
             return httpx.Client(
                 base_url=settings.base_url,

@@ -21,6 +21,11 @@ What it keeps of httpx's transport, because the HTTP layer relies on it:
   :class:`bridge.http._BoundedStream` apply while it arrives), and it is not decoded here (httpx undoes gzip
   and the like from the headers).
 
+Recording and mocking tools for httpx (vcrpy's cassettes, respx) work by replacing
+``httpx.HTTPTransport.handle_request``; while one has, requests are handed to an httpx transport, so what
+they record or replay is every request, as before. (vcrpy also swaps http.client's connection classes while
+a cassette is open: the ones used here are bound when this module is imported, so they are never its stubs.)
+
 Thread safety: the idle connections are kept under a lock, and a connection belongs to one request from
 checkout until its answer is read or closed, so a transport may be shared. (HttpClient's sender pool lends
 each request a client of its own anyway.)
@@ -37,6 +42,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
+
+#: what ``httpx.HTTPTransport.handle_request`` is when nobody has patched it
+_HTTPX_HANDLE_REQUEST = httpx.HTTPTransport.handle_request
+_HTTPConnection = http.client.HTTPConnection
+_HTTPSConnection = http.client.HTTPSConnection
 
 #: bytes asked for per read of an answer's body: an answer of the usual size arrives in one piece
 _CHUNK = 64 * 1024
@@ -58,9 +68,12 @@ class StdlibTransport(httpx.BaseTransport):
         #: idle connections per origin with the monotonic time each became idle, the most recent last
         self._idle: dict[Origin, list[tuple[http.client.HTTPConnection, float]]] = {}
         self._closed = False
+        self._httpx: httpx.HTTPTransport | None = None
 
     # -- the request
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if httpx.HTTPTransport.handle_request is not _HTTPX_HANDLE_REQUEST:  # a cassette or a mock is on
+            return self._httpx_transport().handle_request(request)
         url = request.url
         scheme = url.scheme
         if scheme not in ("http", "https"):
@@ -85,13 +98,24 @@ class StdlibTransport(httpx.BaseTransport):
             },
         )
 
+    def _httpx_transport(self) -> httpx.HTTPTransport:
+        with self._lock:
+            if self._httpx is None:
+                limits = httpx.Limits(
+                    max_connections=100,
+                    max_keepalive_connections=self._max_keepalive,
+                    keepalive_expiry=self._keepalive_expiry,
+                )
+                self._httpx = httpx.HTTPTransport(verify=self._ssl_context, limits=limits)
+            return self._httpx
+
     def _connect(self, origin: Origin, timeout: float | None, request: httpx.Request) -> http.client.HTTPConnection:
         scheme, host, port = origin
         conn: http.client.HTTPConnection
         if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._ssl_context)
+            conn = _HTTPSConnection(host, port, timeout=timeout, context=self._ssl_context)
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            conn = _HTTPConnection(host, port, timeout=timeout)
         conn.response_class = _Response
         try:
             conn.connect()  # TCP (with TCP_NODELAY), then the TLS handshake within the same timeout
@@ -172,6 +196,8 @@ class StdlibTransport(httpx.BaseTransport):
         for connections in idle.values():
             for conn, _ in connections:
                 conn.close()
+        if self._httpx is not None:
+            self._httpx.close()
 
 
 class _HeadersCutShort(http.client.HTTPException):
