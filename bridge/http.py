@@ -63,6 +63,7 @@ from bridge.errors import (
     UnusableWriteAnswer,
     error_class_for_status,
 )
+from bridge.http_sender import SenderClient, UrlJoiner
 from bridge.http_transport import StdlibTransport
 from bridge.redact import SECRET_HEADERS, redact
 
@@ -281,7 +282,7 @@ class HttpClient:
                 # HTTP(S)_PROXY/ALL_PROXY, which take precedence for the URLs they cover (as does its own transport
                 # for NO_PROXY hosts).
                 mounts = {"all://": StdlibTransport(tls, keepalive_expiry=settings.keepalive_expiry)}
-            return httpx.Client(
+            return SenderClient(
                 base_url=settings.base_url,
                 auth=auth,
                 timeout=settings.timeout,
@@ -301,6 +302,7 @@ class HttpClient:
 
         #: builds every request (and names the base url); sending goes through :attr:`_senders`
         self._client = new_client()
+        self._join_url = UrlJoiner(self._client.base_url)
         self._senders = _SenderPool(new_client, first=self._client)
         self._cassette: Any = None
         if settings.record_cassette:
@@ -363,7 +365,14 @@ class HttpClient:
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         request = self._client.build_request(
-            method, url, params=params, json=json, content=content, data=data, files=files, headers=headers
+            method,
+            self._join_url(url),
+            params=params,
+            json=json,
+            content=content,
+            data=data,
+            files=files,
+            headers=headers,
         )
         route = self.route_of(request)
         began = self._clock()
@@ -375,6 +384,19 @@ class HttpClient:
             except RemoteError as exc:
                 failures.append(exc)
                 raise
+
+        # The first attempt is made outside tenacity, whose machinery costs as much as building the request: most
+        # requests succeed at once. A failure is handed to tenacity as its own first attempt, so what follows
+        # (the retry decision, waits by attempt number, the log line) is what it was with tenacity from the start.
+        try:
+            return attempt()
+        except RemoteError as exc:
+            first: list[RemoteError] = [exc]
+
+        def attempt_after_first() -> httpx.Response:
+            if first:
+                raise first.pop()
+            return attempt()
 
         def stop(_state: RetryCallState) -> bool:
             if isinstance(failures[-1], RateLimited):
@@ -390,7 +412,7 @@ class HttpClient:
             reraise=True,
             before_sleep=self._log_retry,
         )
-        return retrying(attempt)
+        return retrying(attempt_after_first)
 
     def _send_once(
         self, request: httpx.Request, route: str, safe_to_repeat: bool, ok: Callable[[httpx.Response], bool] | None
@@ -447,14 +469,15 @@ class HttpClient:
             raise error from None
         elapsed = time.perf_counter() - started
         self.stats.add(RequestKey(self.label, request.method, route, response.status_code), elapsed)
-        log.debug(
-            "%s %s -> %s in %.0f ms",
-            request.method,
-            redact(str(request.url)),
-            response.status_code,
-            elapsed * 1000,
-            extra={"system": self.system},
-        )
+        if log.isEnabledFor(logging.DEBUG):  # the url's text and its redaction cost more than the line's check
+            log.debug(
+                "%s %s -> %s in %.0f ms",
+                request.method,
+                redact(str(request.url)),
+                response.status_code,
+                elapsed * 1000,
+                extra={"system": self.system},
+            )
         if (ok(response) if ok else 200 <= response.status_code < 300) and not (
             self.is_throttled and self.is_throttled(response)
         ):

@@ -238,3 +238,39 @@ def test_no_proxy_hosts_are_reached_directly(serve: Callable[..., RawServer], no
     with client(direct.url) as http:
         assert http.json(http.get("/cases"), dict) == {"via": "direct"}
     assert proxy.requests == []
+
+
+# ------------------------------------------------------------------------------ what httpx does above it
+
+
+def test_a_cookie_an_answer_sets_goes_with_the_next_requests(serve: Callable[..., RawServer]) -> None:
+    """The client's cookie jar skips answers without Set-Cookie (bridge/http_sender.py): one with it still
+    counts, and only it."""
+    server = serve(lambda r: ok(headers="Set-Cookie: session=abc; Path=/\r\n") if r.target == "/login" else ok())
+    with client(server.url) as http:
+        http.get("/before")
+        http.post("/login", json={})
+        http.get("/after")
+        http.get("/later")
+    assert [r.headers.get("cookie") for r in server.requests] == [None, None, "session=abc", "session=abc"]
+
+
+@pytest.mark.parametrize("base", ["", "/api/v2", "/api/v2/"])
+def test_urls_are_joined_to_the_base_as_httpx_joins_them(serve: Callable[..., RawServer], base: str) -> None:
+    """Each url is joined to the base once and remembered (bridge/http_sender.py): the targets are httpx's."""
+    server = serve(lambda r: ok())
+    calls: list[tuple[str, dict[str, str] | None]] = [
+        ("/index.php?/api/v2/get_case/12", None),
+        ("/index.php?/api/v2/get_cases/1", {"offset": "250", "section_id": "3"}),
+        ("/index.php?/api/v2/get_cases/1", {"offset": "500"}),
+        ("cases/a b", {"q": '{"where": {"id": 3}}'}),
+        ("/cases/%C3%A9?x=1", None),
+        ("", None),
+        (f"{server.url}/elsewhere", None),
+    ]
+    reference = httpx.Client(base_url=server.url + base)
+    with client(server.url + base) as http:
+        for url, params in calls * 2:  # the second time from what was remembered
+            http.get(url, params=params)
+    expected = [reference.build_request("GET", url, params=params).url.raw_path.decode() for url, params in calls]
+    assert [r.target for r in server.requests] == expected * 2
