@@ -64,7 +64,7 @@ from bridge.errors import (
     error_class_for_status,
 )
 from bridge.http_sender import SenderClient, UrlJoiner
-from bridge.http_transport import StdlibTransport
+from bridge.http_transport import StdlibTransport, environment_names_proxies
 from bridge.redact import SECRET_HEADERS, redact
 
 log = logging.getLogger("bridge.http")
@@ -276,20 +276,18 @@ class HttpClient:
         tls = _tls_context(settings.verify_tls)
 
         def new_client() -> httpx.Client:
-            mounts: dict[str, httpx.BaseTransport | None] | None = None
-            if transport is None:
-                # Mounted for every URL rather than given as transport=, so httpx still mounts the proxies of
-                # HTTP(S)_PROXY/ALL_PROXY, which take precedence for the URLs they cover (as does its own transport
-                # for NO_PROXY hosts).
-                mounts = {"all://": StdlibTransport(tls, keepalive_expiry=settings.keepalive_expiry)}
+            sender = transport
+            if transport is None and not environment_names_proxies():
+                # httpx mounts the proxies of HTTP(S)_PROXY/ALL_PROXY only when it is given no transport: with
+                # one named, httpx's own transports carry every request, as they always did
+                sender = StdlibTransport(tls, keepalive_expiry=settings.keepalive_expiry)
             return SenderClient(
                 base_url=settings.base_url,
                 auth=auth,
                 timeout=settings.timeout,
                 verify=tls,
                 headers={"User-Agent": settings.user_agent, **(headers or {})},
-                transport=transport,
-                mounts=mounts,
+                transport=sender,
                 # httpx's default limits, spelled out: Limits() without them would mean no limit at all
                 limits=httpx.Limits(
                     max_connections=100, max_keepalive_connections=20, keepalive_expiry=settings.keepalive_expiry

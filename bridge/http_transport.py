@@ -38,6 +38,7 @@ import select
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -55,6 +56,13 @@ _MAX_LINE = 65536
 _MAX_HEADERS = 100
 
 Origin = tuple[str, str, int]
+
+
+def environment_names_proxies() -> bool:
+    """Whether httpx, given no transport, would mount proxies from the environment: the variables it reads
+    (through urllib's getproxies) name one for http, https or all."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
 class StdlibTransport(httpx.BaseTransport):

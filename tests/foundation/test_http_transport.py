@@ -220,12 +220,14 @@ def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
 def test_a_proxy_named_by_the_environment_is_used(
-    serve: Callable[..., RawServer], no_proxy_env: pytest.MonkeyPatch
+    serve: Callable[..., RawServer], no_proxy_env: pytest.MonkeyPatch, variable: str
 ) -> None:
-    """httpx mounts HTTP_PROXY's proxy only without a transport of ours for the URL: it must still apply."""
+    """httpx mounts the environment's proxies only when it is given no transport: with one named, the client
+    keeps httpx's own transports (ALL_PROXY is mounted for "all://", where no transport of ours may sit)."""
     proxy = serve(lambda r: ok())
-    no_proxy_env.setenv("HTTP_PROXY", proxy.url)
+    no_proxy_env.setenv(variable, proxy.url)
     with client("http://api.bridge-test.invalid/v1") as http:
         assert http.json(http.get("/cases"), dict) == {"ok": True}
     assert [r.target for r in proxy.requests] == ["http://api.bridge-test.invalid/v1/cases"]
