@@ -603,40 +603,36 @@ class HttpClient:
         have been applied). The client then sends nothing more in this run. Adapters check deeper shapes
         themselves (:func:`shape_error` makes the error for them).
         """
-        route = self.route_of(response.request)
-        method = response.request.method
-        cls = UnusableWriteAnswer if method not in IDEMPOTENT_METHODS else UnexpectedAnswer
-        kw: dict[str, Any] = {"system": self.system, "method": method, "route": route, "status": response.status_code}
+
+        def unusable(message: str, hint: str) -> RemoteError:
+            # made only for an answer that fails: the route and the rest cost more than parsing a small answer
+            method = response.request.method
+            cls = UnusableWriteAnswer if method not in IDEMPOTENT_METHODS else UnexpectedAnswer
+            route = self.route_of(response.request)
+            error = cls(message, hint=hint, system=self.system, method=method, route=route, status=response.status_code)
+            return self._halt(error)
+
         ctype = response.headers.get("Content-Type", "")
         if ctype and "json" not in ctype.lower():
-            raise self._halt(
-                cls(
-                    f"answered {ctype.split(';')[0]}, not JSON: {_first_bytes(response)}",
-                    hint="A proxy, a login page or a wrong url answers instead of the API; check the system's url.",
-                    **kw,
-                )
+            raise unusable(
+                f"answered {ctype.split(';')[0]}, not JSON: {_first_bytes(response)}",
+                "A proxy, a login page or a wrong url answers instead of the API; check the system's url.",
             )
         try:
             body = _loads(response.content)
         except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not text
             pos = getattr(exc, "pos", 0)
             reason = getattr(exc, "msg", None) or type(exc).__name__
-            raise self._halt(
-                cls(
-                    f"answer is not valid JSON ({reason} at byte {pos}"
-                    f"{', cut short' if pos >= len(response.content) - 1 else ''}): {_first_bytes(response)}",
-                    hint="The connection or a proxy may have cut the answer short; run again.",
-                    **kw,
-                )
+            raise unusable(
+                f"answer is not valid JSON ({reason} at byte {pos}"
+                f"{', cut short' if pos >= len(response.content) - 1 else ''}): {_first_bytes(response)}",
+                "The connection or a proxy may have cut the answer short; run again.",
             ) from None
         if expect is not None and not isinstance(body, expect):
             wanted = " or ".join(_json_kind(t) for t in (expect if isinstance(expect, tuple) else (expect,)))
-            raise self._halt(
-                cls(
-                    f"expected a JSON {wanted}, got {_json_kind(type(body))}: {_first_bytes(response)}",
-                    hint="The server's API differs from the one this bridge speaks (version, proxy, wrong url).",
-                    **kw,
-                )
+            raise unusable(
+                f"expected a JSON {wanted}, got {_json_kind(type(body))}: {_first_bytes(response)}",
+                "The server's API differs from the one this bridge speaks (version, proxy, wrong url).",
             )
         return body
 
