@@ -345,8 +345,12 @@ def _readable(conn: http.client.HTTPConnection) -> bool:
     sock = conn.sock
     if sock is None:
         return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():  # decrypted already, so invisible to poll
+        return True
     try:
-        poller = select.poll()
+        if not hasattr(select, "poll"):  # Windows: select() has no limit on descriptor numbers there
+            return bool(select.select([sock], [], [], 0)[0])
+        poller = select.poll()  # not select(): it refuses descriptors beyond 1023, which a busy daemon may use
         poller.register(sock, select.POLLIN)
         return bool(poller.poll(0))
     except (OSError, ValueError):
