@@ -746,7 +746,9 @@ class _SenderPool:
     Lending each client to one request at a time keeps every pool to a single thread; there are as many
     clients as requests ever ran at once (the number of workers), each keeping its own connection alive.
     A ``transport`` given to :class:`HttpClient` (tests' mock transports) is shared by all of them: only the
-    pools httpx builds itself are kept apart.
+    pools httpx builds itself are kept apart. The bridge's own transport (bridge/http_transport.py), used
+    unless the environment names a proxy, would be safe to share; each client still gets one of its own, so
+    both kinds are lent the same way.
     """
 
     def __init__(self, new_client: Callable[[], httpx.Client], *, first: httpx.Client) -> None:
