@@ -48,6 +48,12 @@ def hashes_digest(stored_json: str | None) -> bytes:
     return hashlib.blake2b((stored_json or "{}").encode("utf-8"), digest_size=16).digest()
 
 
+#: the columns of a new link row (:meth:`Store.insert_links`)
+LINK_ROW = (
+    "job", "entity", "left_id", "right_id", "marker", "state", "base", "left_hashes", "right_hashes", "created_at"
+)  # fmt: skip
+
+
 def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -268,33 +274,30 @@ class Store(ConflictRecords):
         """Insert new links and close write intents (``(intent id, outcome)``), all in one transaction: a
         batch of creates costs one commit. Raises IntegrityError, with nothing saved, when one of the links
         collides with a link saved meanwhile (the caller then saves them one at a time)."""
-        if not links and not resolved:
-            return
+        rows = [{name: getattr(lk, name) for name in LINK_ROW} for lk in links]
+        ids = self.insert_links(rows, resolved)
+        for link, row, new_id in zip(links, rows, ids, strict=True):
+            link.id, link.updated_at = new_id, row["updated_at"]
+
+    def insert_links(self, rows: Sequence[dict[str, Any]], resolved: Sequence[tuple[int, str]] = ()) -> list[int]:
+        """:meth:`add_links` for links as rows (the :data:`LINK_ROW` columns; ``state`` and ``created_at``
+        may be left out): a migration saves thousands, and building a ``Link`` model costs more than the
+        insert. Sets each row's ``updated_at``; returns the new ids in the order of ``rows``."""
+        if not rows and not resolved:
+            return []
         now = utcnow()
+        for row in rows:
+            row.setdefault("state", "active")
+            row.setdefault("created_at", now)
+            row["updated_at"] = now
         table = Link.__table__  # type: ignore[attr-defined]
+        ids: list[int] = []
         with self.transaction() as conn:
-            if links:
-                rows = [
-                    {
-                        "job": lk.job,
-                        "entity": lk.entity,
-                        "left_id": lk.left_id,
-                        "right_id": lk.right_id,
-                        "marker": lk.marker,
-                        "state": lk.state,
-                        "base": lk.base,
-                        "left_hashes": lk.left_hashes,
-                        "right_hashes": lk.right_hashes,
-                        "created_at": lk.created_at,
-                        "updated_at": now,
-                    }
-                    for lk in links
-                ]
+            if rows:
                 q = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-                ids = [row[0] for row in conn.execute(q, rows)]
-                for link, new_id in zip(links, ids, strict=True):
-                    link.id, link.updated_at = new_id, now
+                ids = [int(row[0]) for row in conn.execute(q, list(rows))]
             self._close_intents(conn, resolved, now)
+        return ids
 
     @staticmethod
     def _close_intents(conn: Connection, resolved: Sequence[tuple[int, str]], now: datetime) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from bridge.errors import Unrepresentable
 from bridge.sync.context import RunContext, jsonable
 from bridge.sync.fieldpath import PathError, get_path, root, set_path
-from bridge.sync.merge import FieldConflict, Side, hashes
+from bridge.sync.merge import FieldConflict, Side, field_hash
 from bridge.sync.report import PlannedAction
 from bridge.text import content_hash
 from mappings.tables import Conflict, Link, LinkIds, Note, utcnow
@@ -329,13 +329,24 @@ class ConflictLog:
         )
 
     # ------------------------------------------------------------------------------------------ notes
-    def note_lossy(self, entity: str, ref: str, sent: dict[str, Any], stored: dict[str, Any], target: Side) -> None:
+    def note_lossy(
+        self,
+        entity: str,
+        ref: str,
+        sent: dict[str, Any],
+        stored: dict[str, Any],
+        target: Side,
+        sent_hashes: Mapping[str, str],
+        stored_hashes: Mapping[str, str],
+    ) -> None:
         """A value the target stored differently from what was sent (fewer levels, re-formatted text): a note,
-        not a conflict (nothing waits for a person)."""
+        not a conflict (nothing waits for a person). ``sent_hashes``, ``stored_hashes``: :func:`hashes` of
+        ``sent`` and ``stored`` (the caller has them for the link)."""
         for name in sorted(sent):
             if sent[name] in (None, "", [], {}):
                 continue  # nothing was sent: the target's default is not a loss
-            if hashes({name: sent[name]}) != hashes({name: stored.get(name)}):
+            stored_hash = stored_hashes[name] if name in stored_hashes else field_hash(None)
+            if sent_hashes[name] != stored_hash:
                 with self._lock:
                     self.noted += 1
                 self.ctx.store.hold_note(

@@ -50,9 +50,14 @@ class _Create:
     intent_id: int | None = None
     #: the outcome to close the intent with; None leaves it open (a create that may have landed)
     close: str | None = None
-    link: Link | None = None
+    #: the link to save, as a store row (:meth:`~mappings.store.Store.insert_links`): a ``Link`` model per
+    #: create cost more CPU than its insert; one is made only where a link is saved on its own
+    link: dict[str, Any] | None = None
     sview: dict[str, Any] = field(default_factory=dict)
     tview: dict[str, Any] = field(default_factory=dict)
+    #: hashes of ``sview`` and ``tview``, taken once: the link stores them and the lossy-write check compares them
+    shashes: dict[str, str] = field(default_factory=dict)
+    thashes: dict[str, str] = field(default_factory=dict)
 
 
 class Writer:
@@ -287,18 +292,19 @@ class Writer:
             reached(f"{entity}.create.after")
         c.sview = kind.view(c.record, source)
         c.tview = kind.view(created, target)
+        c.shashes, c.thashes = sh, th = hashes(c.sview), hashes(c.tview)
         record_id, created_id = str(c.record.id), str(created.id)
         left_id, right_id = (record_id, created_id) if source == "left" else (created_id, record_id)
-        c.link = Link(
-            job=ctx.job.name,
-            entity=entity,
-            left_id=left_id,
-            right_id=right_id,
-            marker=c.marker,
-            base=jsonable(c.sview),
-            left_hashes=hashes(c.sview if source == "left" else c.tview),
-            right_hashes=hashes(c.tview if source == "left" else c.sview),
-        )
+        c.link = {
+            "job": ctx.job.name,
+            "entity": entity,
+            "left_id": left_id,
+            "right_id": right_id,
+            "marker": c.marker,
+            "base": jsonable(c.sview),
+            "left_hashes": sh if source == "left" else th,
+            "right_hashes": th if source == "left" else sh,
+        }
         c.close = f"created:{created_id}"
         return c
 
@@ -313,7 +319,7 @@ class Writer:
         try:
             if not ctx.dry_run:
                 reached(f"{entity}.link.before")
-            ctx.store.add_links(
+            ctx.store.insert_links(
                 [c.link for c in made if c.link is not None],
                 failed + [(c.intent_id, c.close) for c in made if c.intent_id is not None and c.close],
             )
@@ -328,19 +334,20 @@ class Writer:
             target = other(c.source)
             ctx.report.count(ctx.name(target), c.kind.entity, "created")
             if not ctx.dry_run:  # (how a system re-formats what it is sent shows only when it is sent)
-                ctx.conflicts.note_lossy(c.kind.entity, c.ref, c.sview, c.tview, target)
+                ctx.conflicts.note_lossy(c.kind.entity, c.ref, c.sview, c.tview, target, c.shashes, c.thashes)
 
     def _save_one(self, c: _Create) -> bool:
         assert c.link is not None
+        link = Link(**c.link)
         try:
-            self.save_link(c.link, resolve_intent=c.intent_id, outcome=c.close)
+            self.save_link(link, resolve_intent=c.intent_id, outcome=c.close)
         except IntegrityError:
             # what this run made is a second copy, which the open intent makes the next run report as a
             # duplicate (never deleted by the bridge)
             ctx = self.ctx
             ctx.report.error(
                 f"{c.ref}: linked by another run of job {ctx.job.name} meanwhile; "
-                f"{ctx.name(other(c.source))}:{c.link.right_id if c.source == 'left' else c.link.left_id} "
+                f"{ctx.name(other(c.source))}:{link.right_id if c.source == 'left' else link.left_id} "
                 "is a second copy, left in place (the next run logs it as a duplicate)"
             )
             return False

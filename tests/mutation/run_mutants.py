@@ -277,8 +277,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "echo-target-hash-is-source-hash",
         "a value the target stores differently is not seen as a change next run (per-side hashes)",
         "bridge/sync/writes.py",
-        '            right_hashes=hashes(c.tview if source == "left" else c.sview),\n',
-        "            right_hashes=hashes(c.sview),\n",
+        '            "right_hashes": th if source == "left" else sh,\n',
+        '            "right_hashes": sh,\n',
         (SYNC_RULES, "tests/e2e/test_scenario.py"),
     ),
     Mutant(

@@ -43,6 +43,22 @@ def test_links_of_a_batch_and_their_intents_close_together(store, tmp_path):
     assert store.open_intents("j") == []
 
 
+def test_links_saved_as_rows_read_back_as_the_models_would_save_them(store):
+    (intent,) = store.record_intents("j", "case", [("right", "L1", "m1")])
+    view = {"title": "Login", "tags": ["a"]}
+    row = {"job": "j", "entity": "case", "left_id": "L1", "right_id": "R1", "marker": "m1", "base": view}
+    row |= {"left_hashes": hashes(view), "right_hashes": hashes({"title": "Login", "tags": []})}
+    (new_id,) = store.insert_links([row], [(intent, "created:R1")])
+    (link,) = store.links("j", "case")
+    assert (link.id, link.state, link.marker, link.base) == (new_id, "active", "m1", view)
+    assert (link.left_hashes, link.right_hashes) == (row["left_hashes"], row["right_hashes"])
+    assert link.created_at is not None and link.updated_at is not None
+    # the digest a no-change sync compares is the one of a link saved as a model
+    _, digests = store.link_summaries("j", "case")
+    assert digests[new_id][0] == hashes_digest(json.dumps(hashes(view)))
+    assert store.open_intents("j") == []
+
+
 def test_a_colliding_link_saves_nothing_of_its_batch(store):
     store.save_link(Link(job="j", entity="case", left_id="L1", right_id="R1"))
     (intent,) = store.record_intents("j", "case", [("right", "L2", "m2")])
