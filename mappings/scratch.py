@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
 
-from mappings.store import Store
+from mappings.store import Store, json_text
 from mappings.tables import Conflict, Intent, Link, Note, ReadMark, ResultCopy
 
 #: the tables that hold a job's state (runs and daemon firings are history, not state)
@@ -19,7 +19,9 @@ JOB_TABLES = (Link, Conflict, Note, Intent, ResultCopy, ReadMark)
 
 def scratch_copy(store: Store, job: str) -> Store:
     # one connection shared by every thread: an in-memory SQLite database exists once per connection
-    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}, json_serializer=json_text
+    )
     scratch = Store("sqlite://", engine=engine)
     with store.engine.connect() as source, engine.begin() as target:
         for model in JOB_TABLES:

@@ -14,6 +14,7 @@ could not record.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -41,10 +42,21 @@ from mappings.tables_daemon import Firing
 _STATES = {state: state for state in ("active", "unlinked")}
 
 
+# JSON columns are written without the spaces json.dumps puts after "," and ":" by default: a link's base and
+# hashes are most of its row, and the spaces were 5% of it (a link row then just missed fitting five to a page)
+_JSON_TEXT = json.JSONEncoder(separators=(",", ":"))
+
+
+def json_text(value: Any) -> str:
+    """The text the store writes for a JSON column value (read back by any JSON parser)."""
+    return _JSON_TEXT.encode(value)
+
+
 def hashes_digest(stored_json: str | None) -> bytes:
     """A digest of per-field hashes as the store holds them (JSON text): equal digests, equal hashes. A sync
-    compares it with ``hashes_digest(json.dumps(current hashes))``; a different key order only makes the pair
-    look changed, which costs a merge that finds nothing, never a missed change."""
+    compares it with ``hashes_digest(json_text(current hashes))`` (a store written before JSON was compact holds
+    ``json.dumps`` text: see :func:`bridge.sync.unchanged.same_hashes`); a different key order only makes the
+    pair look changed, which costs a merge that finds nothing, never a missed change."""
     return hashlib.blake2b((stored_json or "{}").encode("utf-8"), digest_size=16).digest()
 
 
@@ -83,7 +95,7 @@ def make_engine(url: str) -> Engine:
         path = sqlite_path(url)
         if path is not None and "file:" not in url:  # a URI names an existing file and how to open it
             _create_private(path)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=json_text)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -99,7 +111,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, json_serializer=json_text)
 
 
 def _use_wal(cur: Any) -> None:

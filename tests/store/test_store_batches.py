@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from bridge.sync.merge import hashes
-from mappings.store import Store, hashes_digest
+from bridge.sync.unchanged import same_hashes
+from mappings.store import Store, hashes_digest, json_text
 from mappings.tables import Link
 
 
@@ -55,7 +56,7 @@ def test_links_saved_as_rows_read_back_as_the_models_would_save_them(store):
     assert link.created_at is not None and link.updated_at is not None
     # the digest a no-change sync compares is the one of a link saved as a model
     _, digests = store.link_summaries("j", "case")
-    assert digests[new_id][0] == hashes_digest(json.dumps(hashes(view)))
+    assert digests[new_id][0] == hashes_digest(json_text(hashes(view)))
     assert store.open_intents("j") == []
 
 
@@ -80,7 +81,22 @@ def test_summaries_carry_ids_and_a_digest_of_each_sides_stored_hashes(store):
     refs, digests = store.link_summaries("j", "case")
     assert [(r.id, r.left_id, r.right_id, r.marker, r.state) for r in refs] == [(saved.id, "L1", "R1", "m", "active")]
     left, right = digests[saved.id]
-    assert left == hashes_digest(json.dumps(hashes(view)))
-    assert left != hashes_digest(json.dumps(hashes({**view, "title": "Logout"})))
-    assert right == hashes_digest(json.dumps({}))
+    assert left == hashes_digest(json_text(hashes(view)))
+    assert left != hashes_digest(json_text(hashes({**view, "title": "Logout"})))
+    assert right == hashes_digest(json_text({}))
     assert store.links_by_id([saved.id])[saved.id].base == view
+
+
+def test_json_is_stored_without_spaces_and_links_stored_with_them_still_read_as_unchanged(store, tmp_path):
+    view = {"title": "Login", "tags": ["a", "b"]}
+    saved = store.save_link(Link(job="j", entity="case", left_id="L1", right_id="R1", left_hashes=hashes(view)))
+    with sqlite3.connect(tmp_path / "store.db") as con:
+        (stored,) = con.execute("select left_hashes from tpb_link where id = ?", (saved.id,)).fetchone()
+        assert stored == json_text(hashes(view)) and " " not in stored
+        # a link saved by a release that wrote json.dumps text (a space after each "," and ":")
+        con.execute("update tpb_link set right_hashes = ? where id = ?", (json.dumps(hashes(view)), saved.id))
+    _, digests = store.link_summaries("j", "case")
+    left, right = digests[saved.id]
+    assert left != right
+    assert same_hashes(view, left) and same_hashes(view, right)
+    assert not same_hashes({**view, "title": "Logout"}, right)
