@@ -42,7 +42,8 @@ class Link(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    job: str = Field(index=True, max_length=200)
+    #: (no index of its own: ``uq_link_left`` begins with the job, and answers every query by job)
+    job: str = Field(max_length=200)
     entity: str = Field(max_length=20)
     left_id: str = Field(max_length=200)
     right_id: str = Field(max_length=200)

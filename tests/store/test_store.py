@@ -44,6 +44,26 @@ def test_upgrade_from_version_1_keeps_the_data(tmp_path):
     assert s.claim_firing("j", s.start_run("j").started_at, "me")
 
 
+def test_upgrade_to_version_7_drops_the_link_job_index_and_queries_by_job_still_use_an_index(tmp_path):
+    path = tmp_path / "v6.db"
+    s = Store(f"sqlite:///{path}")
+    s.save_link(Link(job="j", entity="case", left_id="1", right_id="2"))
+    s.close()
+    con = sqlite3.connect(path)  # as a release that knew version 6 left it
+    con.execute("create index ix_tpb_link_job on tpb_link (job)")
+    con.execute("delete from tpb_schema_version where version > 6")
+    con.commit()
+    con.close()
+    s = Store(f"sqlite:///{path}")
+    assert s.link_count("j") == 1
+    s.close()
+    con = sqlite3.connect(path)
+    indexes = {n for (n,) in con.execute("select name from sqlite_master where type='index' and tbl_name='tpb_link'")}
+    assert "ix_tpb_link_job" not in indexes
+    plan = " ".join(str(r) for r in con.execute("explain query plan select count(*) from tpb_link where job = 'j'"))
+    assert "sqlite_autoindex_tpb_link" in plan  # the unique (job, entity, left_id) index, not a table scan
+
+
 def test_a_store_from_a_newer_release_is_refused(tmp_path):
     path = tmp_path / "future.db"
     Store(f"sqlite:///{path}").close()
