@@ -42,7 +42,9 @@ _DELIMS = {"bold": "**", "italic": "*", "underline": "++", "strike": "~~"}
 # as marks at word edges: not preceded by a word character when opening, not followed by one when closing.
 _AT_WORD_EDGES = frozenset({"italic", "underline", "strike"})
 _OPEN_ORDER = ("link", "bold", "italic", "underline", "strike")  # outermost first when extents tie
-_SPECIAL = re.compile(r"[*`\[~+]")
+#: the characters a mark can begin with: a line without any is one plain run
+SPECIAL_CHARS = r"[*`\[~+]"
+_SPECIAL = re.compile(SPECIAL_CHARS)
 _URL = re.compile(r"\(([^)\s]+)\)")
 _NO_MARKS: frozenset[str] = frozenset()
 

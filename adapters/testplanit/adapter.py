@@ -210,14 +210,21 @@ class TestPlanItAdapter(ResultsMixin, Adapter):
         return self._problems(case, self.field_map(template_id), case.id or case.title)
 
     def _problems(
-        self, case: Case, fmap: fields.FieldMap | None, ref: str, stored: dict[int, Any] | None = None
+        self,
+        case: Case,
+        fmap: fields.FieldMap | None,
+        ref: str,
+        stored: dict[int, Any] | None = None,
+        *,
+        wanted: tuple[dict[int, Any], list[Unrepresentable]] | None = None,
     ) -> list[Unrepresentable]:
         """What of ``case`` the template ``fmap`` cannot hold. ``stored``: field id -> value the case has now
-        (a required field not being written keeps its value)."""
+        (a required field not being written keeps its value). ``wanted``: ``fields.wanted_values`` of ``case``
+        in ``fmap`` with this ``ref``, when the caller has it."""
         problems = check_limits(case, self.capabilities.limits)
         problems += self._unheld(case, fmap, ref)
         if fmap is not None:
-            values, wrong = fields.wanted_values(fmap, case, self.value_maps, ref)
+            values, wrong = wanted if wanted is not None else fields.wanted_values(fmap, case, self.value_maps, ref)
             problems += wrong + fields.missing_required(fmap, values, ref, stored=stored)[1]
         for tag in case.tags:
             if tag.startswith(convert.MARKER_PREFIX):
@@ -246,7 +253,13 @@ class TestPlanItAdapter(ResultsMixin, Adapter):
         return problems
 
     def create_case(self, case: Case, *, marker: str) -> Case:
-        problems = self.check_case(case)
+        # the check_case of the case, with the template's values worked out once for the check and the create
+        # (they do not depend on the reference the problems name)
+        fmap = self.field_map()
+        ref = case.id or case.title
+        wanted = fields.wanted_values(fmap, case, self.value_maps, ref) if fmap is not None else None
+        checked = self.field_map(self._case_templates.get(case.id) if case.id else None)
+        problems = self._problems(case, checked, ref, wanted=wanted if checked is fmap else None)
         if problems:
             raise CannotRepresent(problems)
         data: dict[str, Any] = {
@@ -260,9 +273,8 @@ class TestPlanItAdapter(ResultsMixin, Adapter):
             "state": connect(self.states.case_default),
             "tags": {"connectOrCreate": convert.tag_ops([*case.tags, convert.MARKER_PREFIX + marker])},
         }
-        fmap = self.field_map()
-        if fmap is not None:
-            values, _ = fields.wanted_values(fmap, case, self.value_maps, case.title)
+        if fmap is not None and wanted is not None:
+            values = dict(wanted[0])
             values.update(fields.missing_required(fmap, values, case.title)[0])
             rows = [{"field": connect(fid), "value": v} for fid, v in values.items() if v is not None]
             if rows:  # the case and its values in one nested create, not a request per field

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
-from bridge.marks import MARKS, Run, parse_inline, render_lines
+from bridge.marks import MARKS, SPECIAL_CHARS, Run, parse_inline, render_lines
 from bridge.text import normalize_whitespace
 
 _BULLET = re.compile(r"^- (.*)$")
 _NUMBERED = re.compile(r"^\d+\. (.*)$")
+_SPECIAL = re.compile(SPECIAL_CHARS)  # a character that may start a mark (see bridge.marks.parse_inline)
 
 
 def parse_doc(value: Any) -> dict[str, Any] | None:
@@ -42,7 +44,26 @@ def to_canonical(value: Any) -> str:
     doc = parse_doc(value)
     if doc is None:
         return normalize_whitespace(value if isinstance(value, str) else json.dumps(value))
+    text = _plain_paragraph(doc)
+    if text is not None:
+        return normalize_whitespace(text) if text.strip() else ""
     return normalize_whitespace("\n\n".join(b for b in _blocks(doc.get("content") or []) if b.strip()))
+
+
+def _plain_paragraph(doc: dict[str, Any]) -> str | None:
+    """The text of a document that is one paragraph of one unmarked text node (what the bridge writes for a
+    plain line, most steps), else None: the general reading of it, without its steps."""
+    blocks = doc.get("content")
+    if not isinstance(blocks, list) or len(blocks) != 1:
+        return None
+    block = blocks[0]
+    nodes = block.get("content") if isinstance(block, dict) and block.get("type") == "paragraph" else None
+    if not isinstance(nodes, list) or len(nodes) != 1:
+        return None
+    node = nodes[0]
+    if not isinstance(node, dict) or node.get("type") != "text" or node.get("marks"):
+        return None
+    return str(node.get("text", ""))
 
 
 def _blocks(nodes: list[dict[str, Any]]) -> list[str]:
@@ -107,6 +128,9 @@ def from_canonical(text: str | None) -> dict[str, Any]:
     text = normalize_whitespace(text)
     if not text:
         return {"type": "doc", "content": [{"type": "paragraph"}]}
+    if "\n" not in text and not _SPECIAL.search(text) and not _BULLET.match(text) and not _NUMBERED.match(text):
+        # one line of plain text, most of them: what the general path below makes of it, without its steps
+        return {"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]}
     content: list[dict[str, Any]] = []
     for block in text.split("\n\n"):
         lines = block.split("\n")
@@ -149,6 +173,12 @@ def _runs(line: str) -> list[dict[str, Any]]:
     return nodes
 
 
+# json.dumps with an option builds an encoder per call
+_DOC_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+@lru_cache(maxsize=1024)
 def to_json_string(text: str | None) -> str:
-    """The document as the UI stores it in steps (a JSON string)."""
-    return json.dumps(from_canonical(text), ensure_ascii=False)
+    """The document as the UI stores it in steps (a JSON string). Cached: a create writes each text field
+    once and checks it twice before (the same text becomes the same string)."""
+    return _DOC_JSON.encode(from_canonical(text))

@@ -62,6 +62,29 @@ def test_reads_what_the_ui_writes() -> None:
     assert text == normalize_whitespace(text)
 
 
+def test_one_plain_line_reads_and_writes_as_the_general_path_does() -> None:
+    """The shortcuts for a plain line (most steps) give what the block-by-block reading would."""
+    assert richtext.from_canonical("Open the page") == {
+        "type": "doc",
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Open the page"}]}],
+    }
+    # lines that look plain but are lists or marks are not shortcut
+    assert richtext.from_canonical("- item")["content"][0]["type"] == "bulletList"
+    assert richtext.from_canonical("1. step")["content"][0]["type"] == "orderedList"
+    assert richtext.from_canonical("a **b**")["content"][0]["content"][1]["marks"] == [{"type": "bold"}]
+
+    def one(node: dict[str, object]) -> dict[str, object]:
+        return {"type": "doc", "content": [{"type": "paragraph", "content": [node]}]}
+
+    assert richtext.to_canonical(one({"type": "text", "text": "  a  \u00a0 b "})) == "a b"
+    assert richtext.to_canonical(json.dumps(one({"type": "text", "text": " \n "}))) == ""
+    assert richtext.to_canonical(one({"type": "text", "text": "x", "marks": [{"type": "bold"}]})) == "**x**"
+    assert richtext.to_canonical(one({"type": "text", "text": "x", "marks": []})) == "x"
+    heading = {"type": "doc", "content": [{"type": "heading", "content": [{"type": "text", "text": "x"}]}]}
+    assert richtext.to_canonical(heading) == "x"
+    assert richtext.to_json_string("Open the page") == json.dumps(richtext.from_canonical("Open the page"))
+
+
 def test_non_json_strings_pass_through() -> None:
     assert richtext.to_canonical("just text") == "just text"
     assert richtext.to_canonical("{not json") == "{not json"
