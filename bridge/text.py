@@ -264,6 +264,22 @@ def stable_json(value: Any) -> str:
     return _STABLE.encode(value)
 
 
+def _content_hash(value: Any) -> str:
+    return hashlib.sha256(stable_json(value).encode("utf-8")).hexdigest()[:32]
+
+
+# an empty field is most of a view's fields (no automation key, no preconditions, no requirements): its hash
+# is known (None goes through the encoder's slow path)
+_NONE_HASH, _EMPTY_STR_HASH, _EMPTY_LIST_HASH = _content_hash(None), _content_hash(""), _content_hash([])
+
+
 def content_hash(value: Any) -> str:
     """A short, stable hash of any JSON-able value (sha256, first 32 hex digits)."""
-    return hashlib.sha256(stable_json(value).encode("utf-8")).hexdigest()[:32]
+    if value is None:
+        return _NONE_HASH
+    kind = value.__class__
+    if kind is str and not value:
+        return _EMPTY_STR_HASH
+    if kind is list and not value:
+        return _EMPTY_LIST_HASH
+    return _content_hash(value)

@@ -246,3 +246,18 @@ def test_normalize_whitespace() -> None:
     assert normalize_whitespace("  a\u00a0\u00a0b \t\r\n\r\n\r\n\r\nc  ") == "a b\n\nc"
     assert normalize_whitespace("\u200bx\ufeff") == "x"
     assert normalize_whitespace(normalize_whitespace(" a \n\n\n b ")) == normalize_whitespace(" a \n\n\n b ")
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (None, "74234e98afe7498fb5daf1f36ac2d78a"),
+        ("", "12ae32cb1ec02d01eda3581b127c1fee"),
+        ([], "4f53cda18c2baa0c0354bb5f9a3ecbe5"),
+        ({}, "44136fa355b3678a1146ad16f7e8649e"),
+        ("medium", "60d4c90eee5e731df8d3ef2891de541d"),
+    ],
+)
+def test_field_hashes_are_the_ones_stores_hold(value: object, stored: str) -> None:
+    """Stores hold these hashes: a changed hash would make every linked field look changed."""
+    assert content_hash(value) == stored
