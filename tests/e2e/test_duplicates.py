@@ -122,3 +122,29 @@ def test_two_runs_at_once_then_one_more_leave_every_case_linked_once(tmp_path: P
         with w.adapter("tr") as a:
             assert len(list(a.iter_cases())) == 12
         assert w.sync().total("created") == 0
+
+
+def test_a_batch_of_creates_whose_link_collides_saves_the_others_and_keeps_the_second_copy_in_view(tmp_path: Path):
+    """Another run links one of a batch's sources between its creates and its links: the batch's one insert
+    fails, so the links are saved one at a time; the colliding create is reported and keeps its open intent."""
+    from bridge.sync import faultpoints
+    from mappings.tables import Link
+
+    with world(tmp_path, names=("tr", "tp"), jobs=[JOB]) as w:
+        ids = [put(w, "tr", new_case(f"Batch case {i}")) for i in range(3)]
+
+        def other_run_links_the_first(point: str) -> None:
+            if point == "case.link.before" and w.store.find_link("job", "case", left_id=ids[0]) is None:
+                w.store.save_link(Link(job="job", entity="case", left_id=ids[0], right_id="theirs"))
+
+        faultpoints.install(other_run_links_the_first)
+        try:
+            report = w.sync(plan_first=False)
+        finally:
+            faultpoints.install(None)
+        links = {lk.left_id: lk.right_id for lk in w.store.links("job", "case")}
+        assert set(links) == set(ids) and links[ids[0]] == "theirs"
+        assert report.counts[("tp", "case")]["created"] == 2, report.counts
+        assert any("linked by another run" in e and "second copy" in e for e in report.errors), report.errors
+        assert [i.source_id for i in w.store.open_intents("job")] == [ids[0]]
+        assert len(cases(w, "tp")) == 3  # the second copy is left in place, never deleted by the bridge
