@@ -177,8 +177,12 @@ def _runs(line: str) -> list[dict[str, Any]]:
 _DOC_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
-@lru_cache(maxsize=1024)
 def to_json_string(text: str | None) -> str:
-    """The document as the UI stores it in steps (a JSON string). Cached: a create writes each text field
-    once and checks it twice before (the same text becomes the same string)."""
+    """The document as the UI stores it in steps (a JSON string). Short texts are remembered: a create writes
+    each text field once and checks it twice before (the same text becomes the same string)."""
+    return _short_json_string(text) if text is None or len(text) <= 2000 else _DOC_JSON.encode(from_canonical(text))
+
+
+@lru_cache(maxsize=1024)  # (at most 1,024 texts of 2,000 characters: a few MB)
+def _short_json_string(text: str | None) -> str:
     return _DOC_JSON.encode(from_canonical(text))
