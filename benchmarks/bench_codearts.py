@@ -83,7 +83,7 @@ def main() -> None:
                 with create_adapter("codearts", cfg.system("codearts")) as ca:
                     for case in list(ca.iter_cases())[: args.changed]:
                         ca.update_case(str(case.id), case.model_copy(update={"title": case.title + " (edited)"}))
-            with harness.measure(sims, store=True, profile=harness.profile_to(args, name)) as phase:
+            with harness.measure(sims, store=store, profile=harness.profile_to(args, name)) as phase:
                 reports[name] = run_job(cfg, job, store, dry_run=False)
             phases[name] = phase
         with create_adapter("codearts", cfg.system("codearts")) as ca:

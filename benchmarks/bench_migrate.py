@@ -104,15 +104,15 @@ def main() -> None:
 
         out.line(f"migration of {n} cases with {args.steps} steps, TestRail -> TestPlanIt, {args.workers} workers")
         job = migration_job(cfg, "testrail", "testplanit")
-        with harness.measure(sims, store=True, profile=harness.profile_to(args, "migration")) as migrated:
+        with harness.measure(sims, store=store, profile=harness.profile_to(args, "migration")) as migrated:
             reports = {"migration": run_job(cfg, job, store, dry_run=False, kind="migrate", workers=args.workers)}
         links = store.link_count("tr-tp")
-        with harness.measure(sims, store=True, profile=harness.profile_to(args, "no_change_sync")) as synced:
+        with harness.measure(sims, store=store, profile=harness.profile_to(args, "no_change_sync")) as synced:
             reports["sync"] = run_job(cfg, cfg.job("tr-tp"), store, dry_run=False, workers=args.workers)
         if not args.no_incremental:
             incremental = config_from_dict({**raw, "jobs": [{**raw["jobs"][0], "full_read_every": "6h"}]})
             run_job(incremental, incremental.job("tr-tp"), store, dry_run=False, workers=args.workers)  # the mark
-            with harness.measure(sims, store=True, profile=harness.profile_to(args, "incremental_sync")) as changed:
+            with harness.measure(sims, store=store, profile=harness.profile_to(args, "incremental_sync")) as changed:
                 reports["incremental"] = run_job(
                     incremental, incremental.job("tr-tp"), store, dry_run=False, workers=args.workers
                 )

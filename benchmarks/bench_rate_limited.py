@@ -46,7 +46,7 @@ def main() -> int:
             f"migration of {args.cases} cases, TestPlanIt -> TestRail limited to {args.rpm} requests/min, "
             f"the bridge paced to {pace:g}/min, {args.workers} workers"
         )
-        with harness.measure(sims, store=True) as phase:
+        with harness.measure(sims, store=store) as phase:
             report = run_job(
                 cfg,
                 migration_job(cfg, "testplanit", "testrail"),

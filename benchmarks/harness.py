@@ -32,7 +32,9 @@ How each figure is taken:
 - ``simulator_cpu_s``: utime + stime of each simulator process from ``/proc/PID/stat``, before and after.
 - ``store_bytes_per_case``: ``write_bytes`` of ``/proc/self/io`` (bytes this process caused to be written to
   the storage layer; only the store writes files here), divided by the cases. Only when the store file is on a
-  disk-backed filesystem: on tmpfs nothing reaches storage and the count is 0.
+  disk-backed filesystem: on tmpfs nothing reaches storage and the count is 0. A phase that writes the store ends
+  with a checkpoint of SQLite's write-ahead log (:func:`checkpoint`), so the pages it logged and SQLite would
+  copy to the database file later are counted in the phase that wrote them.
 """
 
 from __future__ import annotations
@@ -328,13 +330,16 @@ class Phase:
 
 
 @contextmanager
-def measure(sims: dict[str, Sim], *, store: bool = False, profile: Path | None = None) -> Iterator[Phase]:
+def measure(sims: dict[str, Sim], *, store: Any = None, profile: Path | None = None) -> Iterator[Phase]:
     """Measure the work inside the block (see the module docstring for how each figure is taken).
 
-    ``store``: the phase writes the store, so its disk writes are reported per case. ``profile``: sample the
-    phase's CPU into this file (see :func:`profiled`).
+    ``store``: the :class:`~mappings.store.Store` the phase writes, so its disk writes are reported per case.
+    The phase ends with a checkpoint of the store's write-ahead log: pages a phase wrote to the log reach the
+    database file at a checkpoint, which SQLite runs when the log has grown past 1,000 pages or the last
+    connection closes, so without it part of a phase's writes would be counted in the next phase, or in none.
+    ``profile``: sample the phase's CPU into this file (see :func:`profiled`).
     """
-    phase = Phase(sims, store)
+    phase = Phase(sims, store is not None)
     for sim in sims.values():
         sim.take_log()  # whatever came before belongs to no phase
     sim_cpu = {name: sim.process.cpu_seconds() for name, sim in sims.items()}
@@ -343,12 +348,21 @@ def measure(sims: dict[str, Sim], *, store: bool = False, profile: Path | None =
         phase.rss_start_mib = rss_mib()
         io0, cpu0, t0 = write_bytes(), time.process_time(), time.perf_counter()
         yield phase
+        if store is not None:
+            checkpoint(store)
         phase.wall_s = phase.process.wall_s if phase.process else time.perf_counter() - t0
         phase.bridge_cpu_s = time.process_time() - cpu0
         phase.store_write_bytes = write_bytes() - io0
         phase.peak_rss_mib = peak_rss_mib()
     phase.simulator_cpu_s = {name: sim.process.cpu_seconds() - sim_cpu[name] for name, sim in sims.items()}
     phase.log = {name: sim.take_log() for name, sim in sims.items()}
+
+
+def checkpoint(store: Any) -> None:
+    """Copy a SQLite store's write-ahead log into its database file now (nothing for other databases)."""
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def pages(items: int, page_size: int, *, says_when_done: bool = True) -> int:
