@@ -72,7 +72,8 @@ class LinkIds(Protocol):
 @dataclass(slots=True)
 class LinkRef:
     """A link's identity without its agreed state: cheap to build and to hold, many thousands at a time (a
-    :class:`Link` costs ~0.1 ms to construct and a few KB with its base). Never saved."""
+    :class:`Link` costs ~0.1 ms to construct and a few KB with its base). Never saved. Read by
+    :meth:`mappings.store.Store.link_summaries`, it carries no marker."""
 
     id: int | None
     job: str
