@@ -276,6 +276,11 @@ class Adapter(abc.ABC):
             ]
         return []
 
+    def prepare_results(self) -> None:  # noqa: B027 - optional hook
+        """Read now what :meth:`add_results` will read before it posts (TestRail: the users), so a caller can
+        overlap it with its own requests. Never raises: what fails here is asked again, and raised, by
+        ``add_results``, where it always was: before anything is posted."""
+
     def add_results(self, results: Sequence[Result]) -> list[Result]:
         """Post results with the fewest requests the API allows (bulk, largest batches).
 

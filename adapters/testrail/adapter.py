@@ -43,10 +43,12 @@ from bridge.errors import (
     ConfigError,
     MissingRoute,
     NotFound,
+    RemoteError,
     Unrepresentable,
     ValidationFailed,
 )
 from bridge.model import Case, Entity, Folder, Plan, PlanRun, PlanState, Result
+from bridge.overlap import LazyMapping
 
 log = logging.getLogger("adapters.testrail")
 
@@ -96,7 +98,7 @@ class TestRailAdapter(Adapter):
         self._configs: dict[str, int] | None = None
         self._milestones: dict[int, str] | None = None
         self._users: dict[int, str] | None = None
-        self.statuses: dict[int, str] = {}
+        self._statuses: dict[int, str] | None = None
         self.unrepresentable_results: list[Unrepresentable] = []
         #: the server has labels (TestRail 9+): case tags are synced as labels
         self.has_labels = True
@@ -109,32 +111,40 @@ class TestRailAdapter(Adapter):
         return self._client
 
     def connect(self) -> None:
-        project = self._find_project()
-        self.project_id = int(project["id"])
-        self.suite_id = self._resolve_suite(project)
-        fields = self.client.array("get_case_fields")
-        with self._lock:
-            self.custom_fields = {f["system_name"]: f for f in fields if f.get("is_active", True) and self._applies(f)}
-            self.required_fields = sorted(
-                name for name, f in self.custom_fields.items() if self._field_options(f).get("is_required")
-            )
-        if convert.MARKER_FIELD not in self.custom_fields:
-            raise ConfigError(
-                f"TestRail project {project['name']!r} has no case field {convert.MARKER_FIELD!r}. The bridge keeps "
-                "its marker there (TestRail cases have no hidden metadata). Create it in Administration > "
-                "Customizations > Add Field: type String, system name 'tpb_marker', for this project."
-            )
-        if self.required_fields:
-            log.warning(
-                "TestRail project requires case fields %s: cases without values for them will be refused",
-                ", ".join(self.required_fields),
-            )
-        self.statuses = {int(s["id"]): str(s.get("label") or s["name"]) for s in self.client.array("get_statuses")}
+        # The read that needs no project goes out with get_projects, the two that need its id together after
+        # it: two round trips instead of five (the statuses are read when asked for). Answers are looked at
+        # in the order they always were, so the first problem reported is the same.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="testrail-connect") as pool:
+            fields_read = pool.submit(self.client.array, "get_case_fields")
+            project = self._find_project()
+            self.project_id = int(project["id"])
+            labels_read = pool.submit(self._server_has_labels)
+            self.suite_id = self._resolve_suite(project)
+            fields = fields_read.result()
+            with self._lock:
+                self.custom_fields = {
+                    f["system_name"]: f for f in fields if f.get("is_active", True) and self._applies(f)
+                }
+                self.required_fields = sorted(
+                    name for name, f in self.custom_fields.items() if self._field_options(f).get("is_required")
+                )
+            if convert.MARKER_FIELD not in self.custom_fields:
+                raise ConfigError(
+                    f"TestRail project {project['name']!r} has no case field {convert.MARKER_FIELD!r}. The bridge "
+                    "keeps its marker there (TestRail cases have no hidden metadata). Create it in Administration "
+                    "> Customizations > Add Field: type String, system name 'tpb_marker', for this project."
+                )
+            if self.required_fields:
+                log.warning(
+                    "TestRail project requires case fields %s: cases without values for them will be refused",
+                    ", ".join(self.required_fields),
+                )
+            self.has_labels = labels_read.result()
         lacking = set()
         if "custom_description" not in self.custom_fields:
             lacking.add("description")  # this project cannot hold descriptions, so jobs do not merge them
-        self.has_labels = self._server_has_labels()
         if not self.has_labels:
+            self._say_no_labels()
             lacking.add("tags")
         if lacking and self.capabilities.case_fields is not None:
             # an instance attribute: what this server and project hold
@@ -151,12 +161,14 @@ class TestRailAdapter(Adapter):
         try:
             self.client.get("get_labels", self.project_id, limit=1)
         except MissingRoute:
-            pass
+            return False
         except ValidationFailed as exc:
             if "unknown method" not in str(exc).lower():
                 raise
-        else:
-            return True
+            return False
+        return True
+
+    def _say_no_labels(self) -> None:
         with _TOLD_LOCK:
             first = self.settings.url not in _TOLD_NO_LABELS
             _TOLD_NO_LABELS.add(self.settings.url)
@@ -168,7 +180,6 @@ class TestRailAdapter(Adapter):
             "Upgrade TestRail to sync tags as labels.",
             self.settings.url,
         )
-        return False
 
     def close(self) -> None:
         if self._client is not None:
@@ -236,6 +247,17 @@ class TestRailAdapter(Adapter):
     def _paths(self) -> dict[int, tuple[str, ...]]:
         return convert.section_paths(list(self._section_map().values()))
 
+    @property
+    def statuses(self) -> dict[int, str]:
+        """The server's result statuses by id, custom ones included; read when first asked for, as nothing
+        the bridge sends or reads needs them (the value maps name the status ids)."""
+        with self._lock:
+            if self._statuses is None:
+                self._statuses = {
+                    int(s["id"]): str(s.get("label") or s["name"]) for s in self.client.array("get_statuses")
+                }
+            return self._statuses
+
     def config_ids(self) -> dict[str, int]:
         with self._lock:
             if self._configs is None:
@@ -245,6 +267,10 @@ class TestRailAdapter(Adapter):
                     for c in g.get("configs") or []
                 }
             return self._configs
+
+    def _config_names(self) -> LazyMapping[int, str]:
+        """Configuration names by id, read when a run with configurations is met."""
+        return LazyMapping(lambda: {v: k for k, v in self.config_ids().items()})
 
     def milestones(self) -> dict[int, str]:
         with self._lock:
@@ -313,18 +339,21 @@ class TestRailAdapter(Adapter):
     def iter_case_refs(self) -> Iterator[Case]:
         """Ids, titles, folders, automation keys and markers only: matching JUnit tests to cases needs no
         steps, and converting every case's HTML steps is most of a full read's time."""
-        paths, refreshed = self._paths(), False
-        for page in self.client.pages("get_cases", "cases", self.project_id, suite_id=self.suite_id):
-            for raw in page:
-                if int(raw["section_id"]) not in paths and not refreshed:  # a section made since this run read them
-                    paths, refreshed = convert.section_paths(list(self._section_map(refresh=True).values())), True
-                yield Case(
-                    id=str(raw["id"]),
-                    title=str(raw.get("title") or ""),
-                    folder=paths.get(int(raw["section_id"]), ()),
-                    automation_key=convert.read_automation_id(raw.get(convert.AUTOMATION)),
-                    marker=raw.get(convert.MARKER_FIELD) or None,
-                )
+        # the CI step changes nothing until it has every case: the pages can be asked for several at once, and
+        # the sections read while the first one comes
+        with self.client.pages_at_once("get_cases", "cases", self.project_id, suite_id=self.suite_id) as pages:
+            paths, refreshed = self._paths(), False
+            for page in pages:
+                for raw in page:
+                    if int(raw["section_id"]) not in paths and not refreshed:  # a section made since they were read
+                        paths, refreshed = convert.section_paths(list(self._section_map(refresh=True).values())), True
+                    yield Case(
+                        id=str(raw["id"]),
+                        title=str(raw.get("title") or ""),
+                        folder=paths.get(int(raw["section_id"]), ()),
+                        automation_key=convert.read_automation_id(raw.get(convert.AUTOMATION)),
+                        marker=raw.get(convert.MARKER_FIELD) or None,
+                    )
 
     def get_case(self, case_id: str) -> Case | None:
         try:
@@ -390,8 +419,9 @@ class TestRailAdapter(Adapter):
     def _plan(self, raw: dict[str, Any], run_cases: dict[int, list[int]] | None = None) -> Plan:
         if run_cases is None:
             run_cases = self._run_cases([int(r["id"]) for e in raw.get("entries") or [] for r in e.get("runs") or []])
-        names = {v: k for k, v in self.config_ids().items()}
-        return convert.plan_from_native(raw, run_cases=run_cases, config_names=names, milestones=self.milestones())
+        return convert.plan_from_native(
+            raw, run_cases=run_cases, config_names=self._config_names(), milestones=LazyMapping(self.milestones)
+        )
 
     def iter_plans(self) -> Iterator[Plan]:
         for page in self.client.pages("get_plans", "plans", self.project_id):
@@ -414,8 +444,8 @@ class TestRailAdapter(Adapter):
         return self._plan(raw)
 
     def check_plan(self, plan: Plan) -> list[Unrepresentable]:
-        milestones = {name: mid for mid, name in self.milestones().items()}
-        return convert.plan_problems(plan, config_ids=self.config_ids(), milestones=milestones)
+        milestones = LazyMapping(lambda: {name: mid for mid, name in self.milestones().items()})
+        return convert.plan_problems(plan, config_ids=LazyMapping(self.config_ids), milestones=milestones)
 
     def _milestone_id(self, plan: Plan) -> int | None:
         if not plan.milestone:
@@ -426,7 +456,7 @@ class TestRailAdapter(Adapter):
         problems = self.check_plan(plan)
         if problems:
             raise CannotRepresent(problems)
-        entries = convert.entries_for(plan.runs, suite_id=self.suite_id, config_ids=self.config_ids())
+        entries = convert.entries_for(plan.runs, suite_id=self.suite_id, config_ids=LazyMapping(self.config_ids))
         body = {
             "name": plan.name,
             "description": convert.plan_description(plan.description, marker),
@@ -463,7 +493,7 @@ class TestRailAdapter(Adapter):
         return self._plan(self.client.get("get_plan", int(plan_id)))
 
     def _update_runs(self, plan_id: int, raw: dict[str, Any], wanted: list[PlanRun]) -> None:
-        names = {v: k for k, v in self.config_ids().items()}
+        names = self._config_names()
         current: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any], dict[str, Any]]] = {}
         for entry in raw.get("entries") or []:
             for run in entry.get("runs") or []:
@@ -495,7 +525,8 @@ class TestRailAdapter(Adapter):
             else:
                 self.client.post("delete_run_from_plan_entry", int(native["id"]))
                 entry["runs"] = [r for r in entry["runs"] if r["id"] != native["id"]]
-        for entry_body in convert.entries_for(new_runs, suite_id=self.suite_id, config_ids=self.config_ids()):
+        entries = convert.entries_for(new_runs, suite_id=self.suite_id, config_ids=LazyMapping(self.config_ids))
+        for entry_body in entries:
             self.client.post("add_plan_entry", plan_id, body=entry_body)
 
     def delete_plan(self, plan_id: str) -> None:
@@ -560,6 +591,12 @@ class TestRailAdapter(Adapter):
                 ]
             )
         return matches[0]
+
+    def prepare_results(self) -> None:
+        try:
+            self.users()
+        except RemoteError as exc:
+            log.debug("users not read ahead (add_results asks again): %s", exc)
 
     def add_results(self, results: Sequence[Result]) -> list[Result]:
         problems: list[Unrepresentable] = []

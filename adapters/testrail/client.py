@@ -24,9 +24,13 @@ from bridge.errors import (
     ValidationFailed,
 )
 from bridge.http import HttpClient
+from bridge.overlap import PagesAtOnce
 from bridge.redact import register_basic_auth
 
 PAGE_SIZE = 250  # TestRail's maximum page size
+#: pages of one listing asked for at once (:meth:`TestRailClient.pages_at_once`): a listing of 2,000 cases
+#: costs 5 round trips instead of 8, and at most 2 pages past its end
+PAGES_AT_ONCE = 3
 API = "index.php?/api/v2/"
 _REQUIRED = re.compile(r"Field :(\w+) is a required field")
 _UNKNOWN_ID = re.compile(r"is not a valid (?:or accessible )?(?!\w+ format)", re.I)
@@ -224,6 +228,33 @@ class TestRailClient:
                 url = self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=offset)
                 continue
             raise self.http.shape_error(response, f"{method} answered neither a page with {key!r} nor an array")
+
+    def page_at(
+        self, method: str, key: str, *ids: int | str, offset: int, **filters: Any
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The page of a bulk read at ``offset``, and whether the server says more follow (``_links.next``;
+        before TestRail 6.7, a full page)."""
+        response = self.http.get(self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=offset))
+        body = self.http.json(response, (dict, list))
+        if isinstance(body, dict) and key in body:
+            items, more = body[key] or [], bool((body.get("_links") or {}).get("next"))
+        elif isinstance(body, list):
+            items, more = body, len(body) >= PAGE_SIZE
+        else:
+            raise self.http.shape_error(response, f"{method} answered neither a page with {key!r} nor an array")
+        return self.http.records(response, items, REQUIRED_KEYS.get(method, ()), what=key[:-1]), more
+
+    def pages_at_once(
+        self, method: str, key: str, *ids: int | str, at_once: int = PAGES_AT_ONCE, **filters: Any
+    ) -> PagesAtOnce[dict[str, Any]]:
+        """Every page of a bulk read, up to ``at_once`` asked for together (see :class:`PagesAtOnce`: only for
+        a listing nothing changes during). TestRail's ``_links.next`` is the url with the next ``offset``
+        (6.7+), and older servers are paged by ``offset``, so the pages' urls are known before their answers."""
+
+        def read(offset: int) -> tuple[list[dict[str, Any]], bool]:
+            return self.page_at(method, key, *ids, offset=offset, **filters)
+
+        return PagesAtOnce(read, page_size=PAGE_SIZE, at_once=at_once, name=f"testrail-{method}")
 
     def all(self, method: str, key: str, *ids: int | str, **filters: Any) -> list[dict[str, Any]]:
         return [item for page in self.pages(method, key, *ids, **filters) for item in page]

@@ -91,7 +91,10 @@ def test_vendor_get_plan_example_parses_via_cassette() -> None:
     settings = TestRailSettings(
         url="https://example.testrail.io", user="qa@example.com", api_key="cassette-key", project="Datahub", suite_id=4
     )
-    with vcr.use_cassette(str(FIXTURES / "get_plan_example.yaml"), record_mode="none"):
+    # matched by the whole url, not in the cassette's order: the adapter sends some reads at once, and vcrpy's
+    # default query matcher sees TestRail's route (``?/api/v2/get_plan/80``, no "=") as an empty query
+    cassette = str(FIXTURES / "get_plan_example.yaml")
+    with vcr.use_cassette(cassette, record_mode="none", match_on=["method", "uri"]):
         adapter = create_adapter("tr", settings)
         assert isinstance(adapter, TestRailAdapter)
         with adapter:
