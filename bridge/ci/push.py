@@ -14,7 +14,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,10 +111,20 @@ def _push(
     # a system whose mode depends on what the store links (CodeArts) is opened in the mode of its links
     linked = sorted({i for by_id in links.values() for ids in by_id.values() for i in ids})[:5]
     adapter = create_adapter(system_name, settled_for_ids(system_name, config.system(system_name), linked))
-    with adapter:
-        # an unknown or closed --plan-id is bad input: found out before anything is created
-        given = _given_plan(adapter, options.plan_id) if options.plan_id else None
-        cases = list(adapter.iter_case_refs())  # ids, automation keys and markers are all matching needs
+    plan_name = normalize_whitespace(options.plan_name or "") or f"Automated run {datetime.now(UTC):%Y-%m-%d %H:%M}"
+    with adapter, ThreadPoolExecutor(max_workers=2, thread_name_prefix="ci-push") as pool:
+        # The plan is looked up while the cases are listed: neither depends on the other, and a listing is
+        # several round trips. (A push whose tests then match nothing listed the plans for nothing.)
+        plan_read: Future[Plan | None] | None
+        if options.plan_id:
+            plan_read = pool.submit(_given_plan, adapter, options.plan_id)
+        else:
+            plan_read = pool.submit(_find_open_plan, adapter, plan_name) if tests else None
+        try:
+            cases = list(adapter.iter_case_refs())  # ids, automation keys and markers are all matching needs
+        finally:
+            # an unknown or closed --plan-id is bad input: it is what is reported, and before anything is created
+            given = plan_read.result() if options.plan_id and plan_read is not None else None
         outcome = match_tests(tests, cases, target=system_name, schemes=schemes, links=links, options=match_options)
         matches = list(outcome.matched)
         unmatched = outcome.unmatched
@@ -127,8 +137,12 @@ def _push(
         if not grouped:
             # nothing to post: a plan (or a run in one) without cases is noise, and TestRail cannot hold it
             return
+        pool.submit(adapter.prepare_results)  # read while the plan and its run are made
         statuses = _representable(adapter, statuses)
-        plan, run = _ensure_plan_and_run(adapter, given, sorted(grouped), options, report)
+        if given is None and plan_read is not None and (listed := plan_read.result()) is not None:
+            assert listed.id is not None
+            given = adapter.get_plan(listed.id)  # with its runs: only now that there is something to post
+        plan, run = _ensure_plan_and_run(adapter, given, plan_name, sorted(grouped), options, report)
         results = [
             _result(case_id, group, statuses, plan.id, run.id if run else None)
             for case_id, group in sorted(grouped.items())
@@ -209,19 +223,17 @@ def _given_plan(adapter: Adapter, plan_id: str) -> Plan:
 
 
 def _ensure_plan_and_run(
-    adapter: Adapter, given: Plan | None, case_ids: list[str], options: PushOptions, report: PushReport
+    adapter: Adapter, found: Plan | None, name: str, case_ids: list[str], options: PushOptions, report: PushReport
 ) -> tuple[Plan, PlanRun | None]:
+    """``found``: the plan of --plan-id, or the open plan named ``name`` (None: there is none, it is created)."""
     run_name = normalize_whitespace(options.run_name or options.plan_name or "") or None
     config = _config_names(adapter, options.config_ids)
-    plan = given
+    plan = found
     if plan is None:
-        name = normalize_whitespace(options.plan_name or "") or f"Automated run {datetime.now(UTC):%Y-%m-%d %H:%M}"
-        plan = _find_open_plan(adapter, name)
-        if plan is None:
-            runs = [PlanRun(name=run_name or name, configuration=config, case_ids=case_ids)]
-            new = Plan(name=name, runs=runs)
-            plan = adapter.create_plan(new, marker=marker_for("ci", "plan", adapter.name, f"{name}|{time.time_ns()}"))
-            report.plan_created = True
+        runs = [PlanRun(name=run_name or name, configuration=config, case_ids=case_ids)]
+        new = Plan(name=name, runs=runs)
+        plan = adapter.create_plan(new, marker=marker_for("ci", "plan", adapter.name, f"{name}|{time.time_ns()}"))
+        report.plan_created = True
     run_name = run_name or plan.name
     report.plan_id, report.plan_name = plan.id, plan.name
     plan = _with_cases(adapter, plan, run_name, config, case_ids)
@@ -243,11 +255,11 @@ def _config_names(adapter: Adapter, values: list[str]) -> list[str]:
 
 
 def _find_open_plan(adapter: Adapter, name: str) -> Plan | None:
+    """The open plan named ``name``, as listed (no runs, where the listing has none)."""
     wanted = name.casefold()
-    ref = next(
+    return next(
         (p for p in adapter.iter_plan_refs() if p.name.casefold() == wanted and p.state is PlanState.ACTIVE), None
     )
-    return adapter.get_plan(ref.id) if ref is not None and ref.id is not None else None
 
 
 def _pick_run(adapter: Adapter, plan: Plan, run_name: str, config: list[str]) -> PlanRun | None:

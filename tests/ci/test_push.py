@@ -318,3 +318,28 @@ def test_bad_ci_config_exits_2_naming_the_key(testrail, table: str, message: str
     assert run_cli(_args(config, "--junit", str(FIXTURES / "pytest.xml"), "--plan", "P")) == 2
     assert message in capsys.readouterr().err
     assert len(sim.log) == 0
+
+
+def test_a_push_waits_on_few_round_trips(tmp_path: Path) -> None:
+    """The plan is looked up while the cases are listed, their pages several at once, and nothing a push of
+    plain results does not use is read (statuses, milestones, configurations)."""
+    sim = TestRailSimulator(seed=3, cases=1000, sections=10)
+    sim.faults.latency = 0.1
+    junit = tmp_path / "many.xml"
+    cases = '<testcase classname="many" name="test_{0} C{0}" time="0.01"/>'
+    junit.write_text(
+        "<testsuites><testsuite>" + "".join(cases.format(i) for i in range(1, 1001)) + "</testsuite></testsuites>"
+    )
+    with sim.serve() as server:
+        config = write_config(tmp_path, {"tr": {"kind": "testrail", "url": server.url, **sim.credentials()}})
+        report_path = tmp_path / "r.json"
+        assert run_cli(_args(config, "--junit", str(junit), "--plan", "Many", "--report-json", str(report_path))) == 0
+    report = json.loads(report_path.read_text())
+    assert report["posted"] == 1000
+    routes = [e.query.split("/api/v2/")[1].split("&")[0].split("/")[0] for e in sim.log.entries]
+    assert not {"get_statuses", "get_milestones", "get_configs"} & set(routes)
+    pages = [i for i, r in enumerate(routes) if r == "get_cases"]
+    assert routes.index("get_plans") < pages[1]  # answered with the first page, not after the last
+    assert 4 <= len(pages) <= 6  # 4 pages, and at most 2 asked for past the end
+    # connect 4, sections, plans, pages, the plan, users, 4 batches of results
+    assert report["requests"] == len(sim.log.entries) <= 18
