@@ -139,8 +139,8 @@ def _push(
             return
         pool.submit(adapter.prepare_results)  # read while the plan and its run are made
         statuses = _representable(adapter, statuses)
-        if given is None and plan_read is not None and (listed := plan_read.result()) is not None:
-            assert listed.id is not None
+        listed = plan_read.result() if given is None and plan_read is not None else None
+        if listed is not None and listed.id is not None:
             given = adapter.get_plan(listed.id)  # with its runs: only now that there is something to post
         plan, run = _ensure_plan_and_run(adapter, given, plan_name, sorted(grouped), options, report)
         results = [
