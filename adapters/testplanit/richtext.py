@@ -38,7 +38,24 @@ def parse_doc(value: Any) -> dict[str, Any] | None:
 
 
 def to_canonical(value: Any) -> str:
-    """Canonical text of a TipTap document (object or JSON string); plain strings pass through."""
+    """Canonical text of a TipTap document (object or JSON string); plain strings pass through.
+
+    Short JSON strings (how the UI and the bridge store steps) are remembered, as
+    :func:`bridge.text.html_to_canonical` remembers HTML: step texts and expected results repeat across a
+    project's cases, and each reading parses the JSON and renders its marks. Documents given as objects are
+    read each time (a dict is not hashable, and it could change)."""
+    if value.__class__ is str and len(value) <= 2000:
+        return _short_to_canonical(value)
+    return _to_canonical(value)
+
+
+@lru_cache(maxsize=8192)  # (at most 8,192 strings of 2,000 characters and their texts: a few MB)
+def _short_to_canonical(value: str) -> str:
+    return _to_canonical(value)
+
+
+def _to_canonical(value: Any) -> str:
+    """to_canonical without its memory."""
     if value is None:
         return ""
     doc = parse_doc(value)

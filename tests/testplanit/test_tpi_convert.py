@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -161,3 +162,55 @@ def test_folder_paths_start_at_each_top_level_folder() -> None:
         ("Auth", "Login"),
         ("Billing", "Old", "Refunds"),
     }
+
+
+def _random_docs(seed: int, count: int) -> list[dict[str, object]]:
+    """Documents as the editor may store them: paragraphs, lists and code blocks of text nodes with any marks
+    (modelled or not), hard breaks, odd white space and empty nodes."""
+    rng = random.Random(seed)
+    texts = ["word", " ", "two  words", "*", "a*b", "~~", "`", "C++", "é", "\u00a0x ", "Result is shown", ""]
+    kinds = ["bold", "italic", "underline", "strike", "code", "link", "highlight"]
+
+    def inline() -> list[dict[str, object]]:
+        nodes: list[dict[str, object]] = []
+        for _ in range(rng.randint(0, 4)):
+            if rng.random() < 0.1:
+                nodes.append({"type": "hardBreak"})
+                continue
+            marks = [
+                {"type": k, "attrs": {"href": "https://x.example/a"}} if k == "link" else {"type": k}
+                for k in rng.sample(kinds, rng.choice([0, 0, 1, 2]))
+            ]
+            nodes.append({"type": "text", "text": rng.choice(texts), **({"marks": marks} if marks else {})})
+        return nodes
+
+    def block() -> dict[str, object]:
+        kind = rng.choice(["paragraph", "paragraph", "paragraph", "bulletList", "orderedList", "codeBlock"])
+        if kind in ("bulletList", "orderedList"):
+            items = [{"type": "listItem", "content": [{"type": "paragraph", "content": inline()}]}]
+            return {"type": kind, "content": items * rng.randint(1, 2)}
+        return {"type": kind, "content": inline()}
+
+    return [{"type": "doc", "content": [block() for _ in range(rng.choice([1, 1, 1, 2, 3]))]} for _ in range(count)]
+
+
+def test_remembered_readings_are_the_full_readings() -> None:
+    """A JSON string read from memory gives what reading it afresh gives (and what reading the object gives)."""
+    for doc in _random_docs(11, 1500):
+        stored = json.dumps(doc)
+        fresh = richtext._to_canonical(stored)
+        assert richtext.to_canonical(stored) == fresh  # first reading: remembered
+        assert richtext.to_canonical(stored) == fresh  # second: from memory
+        assert richtext.to_canonical(doc) == fresh
+
+
+def test_short_json_strings_are_read_once() -> None:
+    stored = json.dumps(richtext.from_canonical("Step 1: do **action 42** (remembered)"))
+    richtext.to_canonical(stored)
+    hits = richtext._short_to_canonical.cache_info().hits
+    assert richtext.to_canonical(stored) == "Step 1: do **action 42** (remembered)"
+    assert richtext._short_to_canonical.cache_info().hits == hits + 1
+    long_text = "x" * 2100  # a long document is read each time: not kept in memory
+    before = richtext._short_to_canonical.cache_info()
+    assert richtext.to_canonical(json.dumps(richtext.from_canonical(long_text))) == long_text
+    assert richtext._short_to_canonical.cache_info() == before
