@@ -261,3 +261,16 @@ def test_normalize_whitespace() -> None:
 def test_field_hashes_are_the_ones_stores_hold(value: object, stored: str) -> None:
     """Stores hold these hashes: a changed hash would make every linked field look changed."""
     assert content_hash(value) == stored
+
+
+def test_each_record_type_has_its_own_content_fields() -> None:
+    """Content fields are worked out once per class: each class keeps its own, identity fields left out."""
+    plan = Plan(name="p", id="1", runs=[PlanRun(name="r")])
+    result = Result(case_id="c", status=Status.PASSED, id="2")
+    for record in (_case_from_plain(), plan, result, Folder(path=("a",), id="3")):
+        kind = type(record)
+        fields = kind.content_fields()
+        assert fields == tuple(n for n in kind.model_fields if n not in kind.IDENTITY_FIELDS)
+        assert kind.content_fields() is fields  # (remembered)
+        assert list(record.content()) == list(fields)
+        assert record.content() == record.model_dump(mode="json", exclude=set(kind.IDENTITY_FIELDS))
