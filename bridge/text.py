@@ -278,8 +278,30 @@ def content_hash(value: Any) -> str:
     if value is None:
         return _NONE_HASH
     kind = value.__class__
-    if kind is str and not value:
-        return _EMPTY_STR_HASH
-    if kind is list and not value:
-        return _EMPTY_LIST_HASH
+    if kind is str:
+        # what the encoder answers for a str (it hands it to this very function), without its call layers:
+        # titles, texts, priority and type are most of a view's fields
+        return _sha(_json_str(value)) if value else _EMPTY_STR_HASH
+    if kind is list:
+        if not value:
+            return _EMPTY_LIST_HASH
+        items = [_json_str(v) if v.__class__ is str else _text_dict(v) for v in value]
+        if None not in items:  # folder, tags, requirements and steps: joined as the encoder joins them
+            return _sha("[" + ",".join(items) + "]")  # type: ignore[arg-type]
+    elif kind is int:
+        return _sha(int.__repr__(value))  # (how the encoder writes an int; bool is not int here)
     return _content_hash(value)
+
+
+_json_str = json.encoder.encode_basestring  # the C version when there is one, as the encoder itself uses
+
+
+def _text_dict(value: Any) -> str | None:
+    """stable_json of a dict of str to str (a step), else None."""
+    if value.__class__ is not dict or not all(k.__class__ is str and v.__class__ is str for k, v in value.items()):
+        return None
+    return "{" + ",".join(_json_str(k) + ":" + _json_str(v) for k, v in sorted(value.items())) + "}"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

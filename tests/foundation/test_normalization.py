@@ -6,6 +6,7 @@ changes. Every case below goes through the real converters and model validators.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from bridge.text import (
     html_to_canonical,
     normalize_whitespace,
     parse_inline,
+    stable_json,
 )
 
 # ------------------------------------------------------------------------------ equal content, any format
@@ -274,3 +276,53 @@ def test_each_record_type_has_its_own_content_fields() -> None:
         assert kind.content_fields() is fields  # (remembered)
         assert list(record.content()) == list(fields)
         assert record.content() == record.model_dump(mode="json", exclude=set(kind.IDENTITY_FIELDS))
+
+
+@pytest.mark.parametrize(
+    ("value", "digest"),
+    [
+        ("Pay with card", "241f140175af95f22bab8be5bb1cfedd"),
+        (["Login", "Details é"], "8a7838388a61f62988f27faae145ee35"),
+        ([{"action": 'Open "x"', "expected": "Shown\n\u2028ok"}], "70c4ca1170cd4cd493ffab68b85ebd42"),
+        (30, "624b60c58c9d8bfb6ff1886c2fd605d2"),
+        (-7, "a770d3270c9dcdedf12ed9fd70444f7c"),
+        (True, "b5bea41b6c623f7c09f1bf24dcae58eb"),
+        (1.5, "9f29a130438b81170b92a42650f9a942"),
+        (["a", 1], "135f17a475a61afdeeaf3759ad2e45ad"),
+        ({"b": "x", "a": "y"}, "7951deff61d4304af5863a13c2ef570f"),
+    ],
+)
+def test_content_hashes_stay_what_links_stored(value: object, digest: str) -> None:
+    """Hashes the store holds (computed before content_hash had its shortcuts for common values)."""
+    assert content_hash(value) == digest
+
+
+def test_content_hash_shortcuts_hash_the_stable_json() -> None:
+    """The shortcuts for strings, ints and lists of strings or steps give sha256 of stable_json, like any value."""
+    rng = random.Random(5)
+    alphabet = ["a", "Z", " ", '"', "\\", "/", "\n", "\t", "\x00", "\x1f", "\x7f", "é", "\u2028", "\ufeff", "😀", "<"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+
+    def value(depth: int = 0) -> object:
+        pick = rng.randrange(9 if depth < 2 else 6)
+        if pick == 0:
+            return text()
+        if pick == 1:
+            return rng.choice([0, 1, -1, 2**70, -(2**65), rng.randint(-1000, 1000)])
+        if pick == 2:
+            return rng.choice([True, False, None, 0.5, -1e300, Priority.HIGH])
+        if pick in (3, 4):
+            return [text() for _ in range(rng.randint(0, 4))]
+        if pick == 5:
+            return [{text(): text() for _ in range(rng.randint(0, 3))} for _ in range(rng.randint(1, 3))]
+        if pick == 6:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        if pick == 7:
+            return {text(): value(depth + 1) for _ in range(rng.randint(0, 3))}
+        return [{"action": text(), "expected": rng.choice([text(), None, 3])}]
+
+    for _ in range(4000):
+        v = value()
+        assert content_hash(v) == hashlib.sha256(stable_json(v).encode("utf-8")).hexdigest()[:32], v
