@@ -160,7 +160,9 @@ class Folder(Record):
         if isinstance(value, str):
             value = [p for p in value.split("/")]
         if isinstance(value, (list, tuple)):
-            return tuple(normalize_whitespace(str(p)) for p in value if normalize_whitespace(str(p)))
+            # each part folded once (every case read validates its folder path)
+            parts = [normalize_whitespace(p if p.__class__ is str else str(p)) for p in value]
+            return tuple(p for p in parts if p)
         return value
 
 

@@ -326,3 +326,9 @@ def test_content_hash_shortcuts_hash_the_stable_json() -> None:
     for _ in range(4000):
         v = value()
         assert content_hash(v) == hashlib.sha256(stable_json(v).encode("utf-8")).hexdigest()[:32], v
+
+
+def test_folder_paths_are_folded_part_by_part() -> None:
+    assert Folder(path=" a / /b  c/").path == ("a", "b c")
+    assert Folder(path=["x", 3, "", " \u00a0"]).path == ("x", "3")
+    assert Case(title="t", folder=("Login ", "\u00a0", "Two\u2003words")).folder == ("Login", "Two words")
