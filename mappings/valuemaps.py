@@ -54,7 +54,11 @@ class ValueMaps:
     maps: dict[str, ValueMap] = field(default_factory=dict)
 
     def get(self, name: str) -> ValueMap:
-        return self.maps.setdefault(name, ValueMap(name))
+        # (not setdefault: that built an empty map, three dicts, on every lookup of every case read)
+        found = self.maps.get(name)
+        if found is None:
+            found = self.maps[name] = ValueMap(name)
+        return found
 
     def normal(self, name: str, native: Any) -> str | None:
         return self.get(name).normal(native)
