@@ -264,8 +264,12 @@ def stable_json(value: Any) -> str:
     return _STABLE.encode(value)
 
 
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def _content_hash(value: Any) -> str:
-    return hashlib.sha256(stable_json(value).encode("utf-8")).hexdigest()[:32]
+    return _sha(stable_json(value))
 
 
 # an empty field is most of a view's fields (no automation key, no preconditions, no requirements): its hash
@@ -301,7 +305,3 @@ def _text_dict(value: Any) -> str | None:
     if value.__class__ is not dict or not all(k.__class__ is str and v.__class__ is str for k, v in value.items()):
         return None
     return "{" + ",".join(_json_str(k) + ":" + _json_str(v) for k, v in sorted(value.items())) + "}"
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

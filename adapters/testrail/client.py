@@ -211,38 +211,38 @@ class TestRailClient:
         offset = 0
         url = self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=0)
         while True:
-            response = self.http.get(url)
-            body = self.http.json(response, (dict, list))
-            if isinstance(body, dict) and key in body:
-                yield self.http.records(response, body[key] or [], REQUIRED_KEYS.get(method, ()), what=key[:-1])
-                nxt = (body.get("_links") or {}).get("next")
-                if not nxt:
-                    return
+            records, nxt, more = self._page(self.http.get(url), method, key)
+            yield records
+            if not more:
+                return
+            if nxt:
                 url = API + nxt.removeprefix("/").removeprefix("api/v2/")
-                continue
-            if isinstance(body, list):  # legacy: a bare array
-                yield self.http.records(response, body, REQUIRED_KEYS.get(method, ()), what=key[:-1])
-                if len(body) < PAGE_SIZE:
-                    return
+            else:  # legacy: a bare array, paged by offset
                 offset += PAGE_SIZE
                 url = self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=offset)
-                continue
+
+    def _page(self, response: httpx.Response, method: str, key: str) -> tuple[list[dict[str, Any]], str | None, bool]:
+        """A bulk read's answer: its records, the server's link to the next page (6.7+: ``{..., "_links":
+        {"next": ...}, key: [...]}``), and whether more follow (before 6.7, a bare array: a full page)."""
+        body = self.http.json(response, (dict, list))
+        if isinstance(body, dict) and key in body:
+            items, nxt = body[key] or [], (body.get("_links") or {}).get("next") or None
+            more = bool(nxt)
+        elif isinstance(body, list):
+            items, nxt, more = body, None, len(body) >= PAGE_SIZE
+        else:
             raise self.http.shape_error(response, f"{method} answered neither a page with {key!r} nor an array")
+        return self.http.records(response, items, REQUIRED_KEYS.get(method, ()), what=key[:-1]), nxt, more
 
     def page_at(
         self, method: str, key: str, *ids: int | str, offset: int, **filters: Any
     ) -> tuple[list[dict[str, Any]], bool]:
         """The page of a bulk read at ``offset``, and whether the server says more follow (``_links.next``;
         before TestRail 6.7, a full page)."""
-        response = self.http.get(self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=offset))
-        body = self.http.json(response, (dict, list))
-        if isinstance(body, dict) and key in body:
-            items, more = body[key] or [], bool((body.get("_links") or {}).get("next"))
-        elif isinstance(body, list):
-            items, more = body, len(body) >= PAGE_SIZE
-        else:
-            raise self.http.shape_error(response, f"{method} answered neither a page with {key!r} nor an array")
-        return self.http.records(response, items, REQUIRED_KEYS.get(method, ()), what=key[:-1]), more
+        records, _, more = self._page(
+            self.http.get(self.url(method, *ids, **filters, limit=PAGE_SIZE, offset=offset)), method, key
+        )
+        return records, more
 
     def pages_at_once(
         self, method: str, key: str, *ids: int | str, at_once: int = PAGES_AT_ONCE, **filters: Any
