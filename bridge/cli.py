@@ -52,6 +52,17 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bridge.daemon.commands",
     "bridge.review.commands",
 )
+#: the module that adds each command or group: a run imports only the one it runs (importing them all and
+#: building every command costs a CI step ~25 ms of its start-up). Help, and a name not listed here, get
+#: them all (tests/cli/test_command_modules.py checks that every name is listed)
+MODULE_OF: dict[str, str] = {
+    **dict.fromkeys(("sync", "migrate", "demo", "notes", "status", "conflicts"), "bridge.commands"),
+    "ci": "bridge.ci.commands",
+    "perftest": "adapters.perftest.commands",
+    "codearts": "adapters.codearts.commands",
+    "daemon": "bridge.daemon.commands",
+    "ui": "bridge.review.commands",
+}
 
 
 def _version(value: bool) -> None:
@@ -145,10 +156,19 @@ def _register_commands() -> None:
         importlib.import_module(module).register(app)
 
 
+def _register_for(args: list[str]) -> None:
+    """The commands a run of ``args`` can reach: those of its command's module, or all of them."""
+    module = MODULE_OF.get(args[0]) if args else None
+    if module is None:
+        _register_commands()
+    else:
+        importlib.import_module(module).register(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and turn every error into one paragraph and an exit code."""
     try:
-        _register_commands()
+        _register_for(sys.argv[1:] if argv is None else list(argv))
         # in non-standalone mode click returns the code of a typer.Exit raised by a command instead of raising
         code = app(args=argv, standalone_mode=False)
     except BridgeError as exc:

@@ -1,0 +1,50 @@
+"""A run imports the module of the command it runs, not every command's (bridge.cli.MODULE_OF)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from bridge import cli
+
+
+@pytest.mark.parametrize("module", cli.COMMAND_MODULES)
+def test_every_command_and_group_is_listed_with_its_module(module: str) -> None:
+    app = typer.Typer()
+    importlib.import_module(module).register(app)
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    names += [g.name or "" for g in app.registered_groups]
+    assert names and {name: cli.MODULE_OF.get(name) for name in names} == dict.fromkeys(names, module)
+
+
+def _modules_after(*argv: str) -> tuple[list[str], str]:
+    """The command modules a fresh interpreter imported to run ``testplan-bridge ARGV``, and its stdout."""
+    code = (
+        "import json, sys\nfrom bridge import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m for m in cli.COMMAND_MODULES if m in sys.modules)))"
+    )
+    env = {**os.environ, "COLUMNS": "200"}  # help wide enough to show every name whole
+    out = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    *text, modules = out.rstrip("\n").split("\n")
+    return json.loads(modules), "\n".join(text)
+
+
+def test_a_command_imports_its_own_module_only() -> None:
+    modules, text = _modules_after("ci", "push", "--help")
+    assert modules == ["bridge.ci.commands"] and "--junit" in text
+
+
+def test_help_and_unknown_names_see_every_command() -> None:
+    modules, text = _modules_after("--help")
+    assert modules == sorted(cli.COMMAND_MODULES)
+    assert all(name in text for name in cli.MODULE_OF)
+    modules, _ = _modules_after("no-such-command")
+    assert modules == sorted(cli.COMMAND_MODULES)
