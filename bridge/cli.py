@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+import bridge.startup  # noqa: F401  (before whatever imports httpx: see there)
 from bridge import __version__
 from bridge.cliargs import ConfigOption
 from bridge.errors import BridgeError

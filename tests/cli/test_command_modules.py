@@ -1,4 +1,5 @@
-"""A run imports the module of the command it runs, not every command's (bridge.cli.MODULE_OF)."""
+"""What a run of the command line imports: the module of the command it runs, not every command's
+(bridge.cli.MODULE_OF), and not httpx's own command line (bridge/startup.py)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,13 @@ def test_help_and_unknown_names_see_every_command() -> None:
     assert all(name in text for name in cli.MODULE_OF)
     modules, _ = _modules_after("no-such-command")
     assert modules == sorted(cli.COMMAND_MODULES)
+
+
+def test_httpx_command_line_is_not_imported() -> None:
+    code = (
+        "import sys\nfrom bridge import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "import httpx\nprint(sys.modules.get('httpx._main'), 'pygments' in sys.modules, callable(httpx.main))"
+    )
+    argv = ["ci", "push", "-c", "no-such.toml", "--to", "tr", "--junit", "no-such.xml"]  # bad input: exit 2
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert out.stdout.rstrip().endswith("None False True") and "no-such.xml" in out.stderr
