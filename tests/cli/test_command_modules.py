@@ -12,7 +12,7 @@ import sys
 import pytest
 import typer
 
-from bridge import cli
+from bridge import __version__, cli
 
 
 @pytest.mark.parametrize("module", cli.COMMAND_MODULES)
@@ -59,3 +59,16 @@ def test_httpx_command_line_is_not_imported() -> None:
     argv = ["ci", "push", "-c", "no-such.toml", "--to", "tr", "--junit", "no-such.xml"]  # bad input: exit 2
     out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
     assert out.stdout.rstrip().endswith("None False True") and "no-such.xml" in out.stderr
+
+
+def test_the_console_entry_freezes_the_collector_as_the_process_ends_and_in_process_calls_do_not() -> None:
+    code = (
+        "import atexit, gc, sys\nfrom bridge import cli\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "try:\n    cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print('frozen in process:', gc.get_freeze_count() > 0)\n"
+        "sys.argv = ['testplan-bridge', '--version']\ncli.main()"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.splitlines()
+    version = f"testplan-bridge {__version__}"
+    assert out == [version, "frozen in process: False", version, "frozen at exit: True"], out
