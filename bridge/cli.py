@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 import bridge.startup  # noqa: F401  (before whatever imports httpx: see there)
 from bridge import __version__
@@ -88,6 +87,8 @@ def check(
     online: Annotated[bool, typer.Option(help="Also check that each system answers and the credentials work")] = False,
 ) -> None:
     """Validate a config file (and, with --online, each system's credentials)."""
+    from rich.table import Table  # here: the other commands, ci push among them, print no table
+
     from bridge.config import load_config
     from bridge.logs import configure_logging
 
