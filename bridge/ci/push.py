@@ -139,13 +139,14 @@ def _push(
             return
         pool.submit(adapter.prepare_results)  # read while the plan and its run are made
         statuses = _representable(adapter, statuses)
-        # what each result says does not depend on the plan: worked out while the plan and its run are made
-        drafts = pool.submit(_drafts, grouped, statuses)
         listed = plan_read.result() if given is None and plan_read is not None else None
         if listed is not None and listed.id is not None:
             given = adapter.get_plan(listed.id)  # with its runs: only now that there is something to post
         plan, run = _ensure_plan_and_run(adapter, given, plan_name, sorted(grouped), options, report)
-        results = [_placed(draft, digest, plan.id, run.id if run else None) for draft, digest in drafts.result()]
+        results = [
+            _result(case_id, group, statuses, plan.id, run.id if run else None)
+            for case_id, group in sorted(grouped.items())
+        ]
         _post(adapter, results, report)
         if options.close and not report.errors:
             adapter.update_plan(str(plan.id), plan.model_copy(update={"state": PlanState.COMPLETED}))
@@ -312,34 +313,23 @@ def _representable(adapter: Adapter, table: dict[str, Status]) -> dict[str, Stat
     return out
 
 
-def _drafts(grouped: dict[str, list[JUnitTest]], statuses: dict[str, Status]) -> list[tuple[Result, str]]:
-    """The result of each case, in case id order, without its plan and run, and the digest of its tests."""
-    return [_draft(case_id, group, statuses) for case_id, group in sorted(grouped.items())]
-
-
-def _draft(case_id: str, tests: list[JUnitTest], statuses: dict[str, Status]) -> tuple[Result, str]:
+def _result(
+    case_id: str, tests: list[JUnitTest], statuses: dict[str, Status], plan_id: str | None, run_id: str | None
+) -> Result:
     worst = max(tests, key=lambda t: OUTCOME_ORDER.index(t.outcome))
     seconds = [t.seconds for t in tests if t.seconds is not None]
     digest = hashlib.sha256(
         "\n".join(f"{t.file}|{t.label()}|{t.outcome}|{t.seconds}|{t.timestamp}|{t.message}" for t in tests).encode()
     ).hexdigest()
-    result = Result(
+    return Result(
         case_id=case_id,
-        plan_id=None,
-        run_id=None,
+        plan_id=plan_id,
+        run_id=run_id,
         status=statuses[worst.outcome],
         comment=_comment(tests),
         elapsed_seconds=round(sum(seconds), 3) if seconds else None,
-        marker=None,
+        marker=marker_for("ci", "result", f"{plan_id}/{run_id}/{case_id}", digest),
     )
-    return result, digest
-
-
-def _placed(draft: Result, digest: str, plan_id: str | None, run_id: str | None) -> Result:
-    """The draft in its plan and run; its marker names them (a result is posted once to a run)."""
-    marker = marker_for("ci", "result", f"{plan_id}/{run_id}/{draft.case_id}", digest)
-    # no validation needed: ids as the adapter gave them, a marker as marker_for makes it
-    return draft.model_copy(update={"plan_id": plan_id, "run_id": run_id, "marker": marker})
 
 
 def _comment(tests: list[JUnitTest]) -> str:
