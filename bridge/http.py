@@ -273,19 +273,26 @@ class HttpClient:
         #: the error that showed this system cannot be used; set once, then nothing more is sent
         self.halted: RemoteError | None = None
 
-        tls = _tls_context(settings.verify_tls)
+        def tls() -> ssl.SSLContext:
+            return _tls_context(settings.verify_tls)
 
         def new_client() -> httpx.Client:
             sender = transport
+            verify: ssl.SSLContext | bool
             if transport is None and not environment_names_proxies():
                 # httpx mounts the proxies of HTTP(S)_PROXY/ALL_PROXY only when it is given no transport: with
                 # one named, httpx's own transports carry every request, as they always did
                 sender = StdlibTransport(tls, keepalive_expiry=settings.keepalive_expiry)
+                # the transport makes the TLS context at its first https connection (an http server's client
+                # never reads the CA bundle); httpx, given a transport and no proxy, makes none of its own
+                verify = settings.verify_tls
+            else:
+                verify = tls()
             return SenderClient(
                 base_url=settings.base_url,
                 auth=auth,
                 timeout=settings.timeout,
-                verify=tls,
+                verify=verify,
                 headers={"User-Agent": settings.user_agent, **(headers or {})},
                 transport=sender,
                 # httpx's default limits, spelled out: Limits() without them would mean no limit at all

@@ -13,7 +13,9 @@ What it keeps of httpx's transport, because the HTTP layer relies on it:
   is polled for readability (without waiting): an idle connection that is readable was closed by the server
   (or holds bytes nobody asked for), so it is dropped, never written to. A POST written to a connection the
   server had already closed would fail as "maybe applied" and stop a create for nothing;
-- TLS through the caller's :class:`ssl.SSLContext` (SNI and the host-name check come with it);
+- TLS through the caller's :class:`ssl.SSLContext` (SNI and the host-name check come with it), or one the
+  caller's function makes when the first https connection is opened: building one reads the CA bundle (20 ms
+  of CPU), which a client of an http server never needs;
 - connect, write and read timeouts from the request's ``timeout`` extension;
 - failures raised as httpx's exceptions with the original error as ``__cause__``: ConnectError/ConnectTimeout
   when nothing was sent, WriteError/WriteTimeout/ReadError/ReadTimeout/RemoteProtocolError once it may have
@@ -40,7 +42,7 @@ import ssl
 import threading
 import time
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -69,7 +71,13 @@ def environment_names_proxies() -> bool:
 class StdlibTransport(httpx.BaseTransport):
     """HTTP/1.1 over :mod:`http.client`, keeping up to ``max_keepalive`` idle connections per origin."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, *, keepalive_expiry: float = 5.0, max_keepalive: int = 20) -> None:
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
+        *,
+        keepalive_expiry: float = 5.0,
+        max_keepalive: int = 20,
+    ) -> None:
         self._ssl_context = ssl_context
         self._keepalive_expiry = keepalive_expiry
         self._max_keepalive = max_keepalive
@@ -107,7 +115,14 @@ class StdlibTransport(httpx.BaseTransport):
             },
         )
 
+    def _tls(self) -> ssl.SSLContext:
+        with self._lock:
+            if not isinstance(self._ssl_context, ssl.SSLContext):
+                self._ssl_context = self._ssl_context()
+            return self._ssl_context
+
     def _httpx_transport(self) -> httpx.HTTPTransport:
+        tls = self._tls()
         with self._lock:
             if self._httpx is None:
                 limits = httpx.Limits(
@@ -115,14 +130,14 @@ class StdlibTransport(httpx.BaseTransport):
                     max_keepalive_connections=self._max_keepalive,
                     keepalive_expiry=self._keepalive_expiry,
                 )
-                self._httpx = httpx.HTTPTransport(verify=self._ssl_context, limits=limits)
+                self._httpx = httpx.HTTPTransport(verify=tls, limits=limits)
             return self._httpx
 
     def _connect(self, origin: Origin, timeout: float | None, request: httpx.Request) -> http.client.HTTPConnection:
         scheme, host, port = origin
         conn: http.client.HTTPConnection
         if scheme == "https":
-            conn = _HTTPSConnection(host, port, timeout=timeout, context=self._ssl_context)
+            conn = _HTTPSConnection(host, port, timeout=timeout, context=self._tls())
         else:
             conn = _HTTPConnection(host, port, timeout=timeout)
         conn.response_class = _Response

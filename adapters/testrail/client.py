@@ -245,7 +245,7 @@ class TestRailClient:
         return records, more
 
     def pages_at_once(
-        self, method: str, key: str, *ids: int | str, at_once: int = PAGES_AT_ONCE, **filters: Any
+        self, method: str, key: str, *ids: int | str, at_once: int = PAGES_AT_ONCE, first: int = 1, **filters: Any
     ) -> PagesAtOnce[dict[str, Any]]:
         """Every page of a bulk read, up to ``at_once`` asked for together (see :class:`PagesAtOnce`: only for
         a listing nothing changes during). TestRail's ``_links.next`` is the url with the next ``offset``
@@ -254,7 +254,7 @@ class TestRailClient:
         def read(offset: int) -> tuple[list[dict[str, Any]], bool]:
             return self.page_at(method, key, *ids, offset=offset, **filters)
 
-        return PagesAtOnce(read, page_size=PAGE_SIZE, at_once=at_once, name=f"testrail-{method}")
+        return PagesAtOnce(read, page_size=PAGE_SIZE, at_once=at_once, first=first, name=f"testrail-{method}")
 
     def all(self, method: str, key: str, *ids: int | str, **filters: Any) -> list[dict[str, Any]]:
         return [item for page in self.pages(method, key, *ids, **filters) for item in page]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import gzip
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
+import bridge.http
 from bridge.errors import NotSent, TransportError
 from bridge.http import HttpClient, HttpSettings, RequestStats, _tls_context
 from bridge.http_transport import StdlibTransport
@@ -141,6 +143,31 @@ def test_refused_connection_is_a_connect_error_nothing_was_sent() -> None:
     with client(f"http://127.0.0.1:{port}", max_retries=1) as http, pytest.raises(TransportError) as info:
         http.post("/cases", json={})
     assert info.value.maybe_applied is False
+
+
+def test_the_tls_context_is_made_at_the_first_https_connection_only(
+    serve: Callable[..., RawServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the CA bundle costs ~20 ms of CPU: a client of an http server never does, an https one once."""
+    made: list[bool] = []
+
+    def counted(verify: bool) -> ssl.SSLContext:
+        made.append(verify)
+        return _tls_context(verify)
+
+    monkeypatch.setattr(bridge.http, "_tls_context", counted)
+    server = serve(lambda r: ok())
+    with client(server.url) as http:
+        assert http.json(http.get("/items"), dict) == {"ok": True}
+    assert made == []
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with client(f"https://127.0.0.1:{port}", max_retries=1) as http:
+        for _ in range(2):
+            with pytest.raises(TransportError):
+                http.get("/items")
+    assert made == [True]  # when the first connection was opened (refused here), and for that client only
 
 
 def test_an_answer_not_in_time_is_a_read_timeout_and_stops_writes(serve: Callable[..., RawServer]) -> None:

@@ -53,6 +53,40 @@ def test_pages_come_in_order_and_few_are_asked_for_past_the_end(items: int, at_m
     assert asked == [PAGE * n for n in range(len(asked))] and needed <= len(asked) <= needed + at_most_beyond
 
 
+class Rounds(Listing):
+    """A listing that notes, for each page asked for, the pages answered by then."""
+
+    def __init__(self, items: int) -> None:
+        super().__init__(items)
+        self.answered: set[int] = set()
+        self.seen_when_asked: dict[int, set[int]] = {}
+
+    def read(self, offset: int) -> tuple[list[int], bool]:
+        with self.lock:
+            self.seen_when_asked[offset] = set(self.answered)
+        page = super().read(offset)
+        with self.lock:
+            self.answered.add(offset)
+        return page
+
+
+@pytest.mark.parametrize(("items", "at_most"), [(0, 2), (5, 2), (20, 2), (30, 5), (50, 5), (80, 8), (81, 11)])
+def test_two_pages_first_read_a_long_listing_in_rounds_asked_for_by_their_last_page(items: int, at_most: int) -> None:
+    """first=2: 2 pages, then 3 at a time; a round is asked for once the last page of the one before says
+    more follow (the pages before it say nothing about the pages after it)."""
+    listing = Rounds(items)
+    with PagesAtOnce(listing.read, page_size=PAGE, at_once=3, first=2) as pages:
+        got = [record for page in pages for record in page]
+    assert got == list(range(items))
+    asked = sorted(listing.offsets)  # a page past the end not yet sent when the listing ends is not sent at all
+    assert asked == [PAGE * n for n in range(len(asked))] and max(1, -(-items // PAGE)) <= len(asked) <= at_most
+    rounds = [[0, 1], [2, 3, 4], [5, 6, 7], [8, 9, 10]]
+    for before, after in zip(rounds, rounds[1:], strict=False):
+        for page in after:
+            if page * PAGE in listing.seen_when_asked:
+                assert before[-1] * PAGE in listing.seen_when_asked[page * PAGE]
+
+
 def test_later_pages_are_asked_for_before_earlier_ones_are_answered() -> None:
     """Page 2 is answered only once page 3 has been asked for: read one after the other, it never would be."""
     third_asked = threading.Event()
