@@ -104,6 +104,17 @@ class PlanUnchanged:
     updated_at: datetime | None
 
 
+@dataclass(frozen=True, eq=False)
+class CheckedCase:
+    """:meth:`Adapter.inspect_case`'s verdict on one case object: its problems, and what the adapter worked out
+    on the way (``work``, the adapter's own) so that :meth:`Adapter.create_checked` need not work it out, or
+    check, again."""
+
+    case: Case
+    problems: list[Unrepresentable]
+    work: Any = None
+
+
 @dataclass(frozen=True)
 class Capabilities:
     entities: frozenset[Entity]
@@ -204,9 +215,20 @@ class Adapter(abc.ABC):
         """What of ``case`` this system cannot hold. Default: check ``capabilities.limits``."""
         return check_limits(case, self.capabilities.limits)
 
+    def inspect_case(self, case: Case) -> CheckedCase:
+        """:meth:`check_case`, with what the check worked out kept for :meth:`create_checked`. Default: nothing
+        kept."""
+        return CheckedCase(case, self.check_case(case))
+
     @abc.abstractmethod
     def create_case(self, case: Case, *, marker: str) -> Case:
         """Create the case (and its folder path) carrying ``marker``; return it as stored."""
+
+    def create_checked(self, checked: CheckedCase, *, marker: str) -> Case:
+        """:meth:`create_case` of ``checked.case``, which :meth:`inspect_case` of this adapter checked (the case
+        not changed since). Default: create_case, which checks again; an adapter whose check costs a part of
+        the create overrides this to use the verdict."""
+        return self.create_case(checked.case, marker=marker)
 
     @abc.abstractmethod
     def update_case(self, case_id: str, case: Case) -> Case:

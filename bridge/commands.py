@@ -86,7 +86,7 @@ def _run_job(
     cfg: Config, job: Job, store: Store, *, dry_run: bool, kind: str, workers: int, overwrite: bool
 ) -> SyncReport:
     from adapters.registry import open_adapters, plan_tasks_opener
-    from bridge.memory import give_back_freed_memory
+    from bridge.memory import give_back_freed_memory, run_collection
     from bridge.progress import progress_hook
     from bridge.sync.engine import JobRunner, SyncReport
 
@@ -101,7 +101,7 @@ def _run_job(
             report.run_id = store.finish_run(run, status="failed", counts={}, errors=report.errors).id
         return report
     try:
-        with progress_hook() as hook:
+        with progress_hook() as hook, run_collection():
             report = JobRunner(
                 cfg,
                 job,

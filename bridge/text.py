@@ -114,11 +114,78 @@ def html_to_canonical(markup: str | None) -> str:
         return ""
     if not looks_like_html(markup):
         return normalize_whitespace(html_lib.unescape(markup) if "&" in markup else markup)
+    blocks = _simple_blocks(markup)
+    if blocks is not None:
+        return normalize_whitespace("\n\n".join(blocks))
+    return _parsed_to_canonical(markup)
+
+
+def _parsed_to_canonical(markup: str) -> str:
+    """html_to_canonical of HTML through BeautifulSoup's parse tree (any HTML)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup, "html.parser")
     blocks = _blocks(soup)
     return normalize_whitespace("\n\n".join(b for b in blocks if b.strip()))
+
+
+# The HTML most editors write for a step or a one-line field: paragraphs, line breaks, bold and italic, no
+# attributes, no entities. Read without building a parse tree (and without importing bs4), as _blocks reads
+# its tree; anything else (another tag, an attribute, an entity, a stray "<", tags not nested properly) is
+# left to BeautifulSoup. tests/foundation/test_text_corpus.py compares both readings on generated markup.
+_SIMPLE_TAG = re.compile(r"<(/?)(p|br|strong|b|em|i)\s*(/?)>", re.I)
+_SIMPLE_MARKS = {"strong": "bold", "b": "bold", "em": "italic", "i": "italic"}
+
+
+def _simple_blocks(markup: str) -> list[str] | None:
+    """The blocks :func:`_blocks` finds in ``markup`` when it is simple HTML (see above), else None."""
+    if "&" in markup:
+        return None
+    blocks: list[str] = []
+    inline: list[Run] = []
+    open_marks: list[tuple[str, str]] = []  # (tag, mark) of the inline elements open here
+    in_paragraph = False
+    at = 0
+    for tag in _SIMPLE_TAG.finditer(markup):
+        if not _simple_text(markup[at : tag.start()], open_marks, inline):
+            return None
+        at = tag.end()
+        closing, name, selfclosing = tag.group(1), tag.group(2).lower(), tag.group(3)
+        if name == "br":
+            if closing:
+                return None
+            inline.append(("\n", frozenset(mark for _, mark in open_marks), None))
+        elif selfclosing:
+            return None
+        elif name == "p":
+            # a paragraph holds inline content only, and ends a block before and after it
+            if open_marks or in_paragraph == (not closing):
+                return None
+            in_paragraph = not closing
+            _flush(inline, blocks)
+        elif not closing:
+            open_marks.append((name, _SIMPLE_MARKS[name]))
+        elif not open_marks or open_marks.pop()[0] != name:
+            return None
+    if not _simple_text(markup[at:], open_marks, inline) or open_marks or in_paragraph:
+        return None
+    _flush(inline, blocks)
+    return blocks
+
+
+def _simple_text(text: str, open_marks: list[tuple[str, str]], inline: list[Run]) -> bool:
+    if "<" in text:
+        return False
+    if text:
+        inline.append((_collapse(text), frozenset(mark for _, mark in open_marks), None))
+    return True
+
+
+def _flush(inline: list[Run], blocks: list[str]) -> None:
+    text = render_lines(inline).strip()
+    if text:
+        blocks.append(text)
+    inline.clear()
 
 
 def _blocks(node: Tag | BeautifulSoup) -> list[str]:

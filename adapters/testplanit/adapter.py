@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from adapters.base import Adapter, Capabilities, FieldLimits, SystemSettings, check_limits
+from adapters.base import Adapter, Capabilities, CheckedCase, FieldLimits, SystemSettings, check_limits
 from adapters.testplanit import convert, fields, richtext
 from adapters.testplanit.client import TestPlanItClient
 from adapters.testplanit.folders import FolderTree
@@ -204,10 +204,16 @@ class TestPlanItAdapter(ResultsMixin, Adapter):
         return self._to_case(row, self.tree.paths()) if row else None
 
     def check_case(self, case: Case) -> list[Unrepresentable]:
+        return self.inspect_case(case).problems
+
+    def inspect_case(self, case: Case) -> CheckedCase:
         # a case read from this side is checked against its own template's fields, a new one against the
-        # template new cases get
+        # template new cases get; the template values worked out are kept for a create (create_checked)
         template_id = self._case_templates.get(case.id) if case.id else None
-        return self._problems(case, self.field_map(template_id), case.id or case.title)
+        fmap = self.field_map(template_id)
+        ref = case.id or case.title
+        wanted = fields.wanted_values(fmap, case, self.value_maps, ref) if fmap is not None else None
+        return CheckedCase(case, self._problems(case, fmap, ref, wanted=wanted), (fmap, wanted))
 
     def _problems(
         self,
@@ -253,15 +259,19 @@ class TestPlanItAdapter(ResultsMixin, Adapter):
         return problems
 
     def create_case(self, case: Case, *, marker: str) -> Case:
-        # the check_case of the case, with the template's values worked out once for the check and the create
-        # (they do not depend on the reference the problems name)
+        return self.create_checked(self.inspect_case(case), marker=marker)
+
+    def create_checked(self, checked: CheckedCase, *, marker: str) -> Case:
+        if checked.problems:
+            raise CannotRepresent(checked.problems)
+        case = checked.case
+        # the check's template values serve the create when the check was against the template new cases get
+        # (they do not depend on the reference the problems name); else they are worked out for that one
+        checked_map, wanted = checked.work or (None, None)
         fmap = self.field_map()
-        ref = case.id or case.title
-        wanted = fields.wanted_values(fmap, case, self.value_maps, ref) if fmap is not None else None
-        checked = self.field_map(self._case_templates.get(case.id) if case.id else None)
-        problems = self._problems(case, checked, ref, wanted=wanted if checked is fmap else None)
-        if problems:
-            raise CannotRepresent(problems)
+        if checked.work is None or checked_map is not fmap:
+            ref = case.id or case.title
+            wanted = fields.wanted_values(fmap, case, self.value_maps, ref) if fmap is not None else None
         data: dict[str, Any] = {
             **convert.case_scalars(case),
             "source": "API",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, Protocol
 
-from adapters.base import Adapter
+from adapters.base import Adapter, CheckedCase
 from bridge.errors import Unrepresentable
 from bridge.model import Case, Plan
 from bridge.sync.context import RunContext
@@ -26,7 +26,13 @@ class EntityKind(Protocol):
 
     def check(self, adapter: Adapter, record: Any) -> list[Unrepresentable]: ...
 
-    def create(self, adapter: Adapter, record: Any, marker: str) -> Any: ...
+    def inspect(self, adapter: Adapter, record: Any) -> tuple[list[Unrepresentable], Any]:
+        """``check``'s problems, and its verdict with what the adapter worked out for ``create`` (or None)."""
+        ...
+
+    def create(self, adapter: Adapter, record: Any, marker: str, checked: Any = None) -> Any:
+        """Create ``record``; ``checked``: what ``inspect`` gave for this very record, when the caller has it."""
+        ...
 
     def restore(self, adapter: Adapter, native_id: str, record: Any, marker: str) -> Any | None:
         """Bring back the deleted record ``native_id`` in place; None: the system cannot, so create instead."""
@@ -66,7 +72,13 @@ class CaseKind:
     def check(self, adapter: Adapter, record: Case) -> list[Unrepresentable]:
         return adapter.check_case(record)
 
-    def create(self, adapter: Adapter, record: Case, marker: str) -> Case:
+    def inspect(self, adapter: Adapter, record: Case) -> tuple[list[Unrepresentable], CheckedCase]:
+        verdict = adapter.inspect_case(record)
+        return verdict.problems, verdict
+
+    def create(self, adapter: Adapter, record: Case, marker: str, checked: Any = None) -> Case:
+        if isinstance(checked, CheckedCase) and checked.case is record:
+            return adapter.create_checked(checked, marker=marker)
         return adapter.create_case(record, marker=marker)
 
     def restore(self, adapter: Adapter, native_id: str, record: Case, marker: str) -> Case | None:
@@ -115,7 +127,10 @@ class PlanKind:
     def check(self, adapter: Adapter, record: Plan) -> list[Unrepresentable]:
         return adapter.check_plan(record)
 
-    def create(self, adapter: Adapter, record: Plan, marker: str) -> Plan:
+    def inspect(self, adapter: Adapter, record: Plan) -> tuple[list[Unrepresentable], None]:
+        return adapter.check_plan(record), None  # a plan's check is cheap next to its create: nothing kept
+
+    def create(self, adapter: Adapter, record: Plan, marker: str, checked: Any = None) -> Plan:
         return adapter.create_plan(record, marker=marker)
 
     def restore(self, adapter: Adapter, native_id: str, record: Plan, marker: str) -> Plan | None:

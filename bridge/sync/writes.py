@@ -48,6 +48,8 @@ class _Create:
     subject: str
     ids: dict[str, Any]
     restore_id: str | None = None
+    #: the target's verdict on ``fitted`` (EntityKind.inspect): the create uses it instead of checking again
+    checked: Any = None
     intent_id: int | None = None
     #: the outcome to close the intent with; None leaves it open (a create that may have landed)
     close: str | None = None
@@ -247,12 +249,18 @@ class Writer:
         subject = f"{source}:{record.id}"
         ctx.conflicts.examine(subject)
         ids = {"left_id": record.id} if source == "left" else {"right_id": record.id}
-        fitted, _ = self.fit(entity, subject, ref, target, new, lambda r: kind.check(adapter, r), ids=ids)
+        verdict: list[Any] = [None]
+
+        def check(candidate: Any) -> list[Unrepresentable]:
+            problems, verdict[0] = kind.inspect(adapter, candidate)  # (fit checks what it returns last)
+            return problems
+
+        fitted, _ = self.fit(entity, subject, ref, target, new, check, ids=ids)
         if fitted is None:
             return None
         marker = marker_for(ctx.job.name, entity, source, str(record.id))
         ctx.report.act(PlannedAction(entity, "restore" if restored else "create", ctx.name(target), label, ref))
-        return _Create(kind, source, record, fitted, marker, ref, subject, ids, restore_id)
+        return _Create(kind, source, record, fitted, marker, ref, subject, ids, restore_id, verdict[0])
 
     def _record_intents(self, entity: str, batch: Sequence[_Create]) -> None:
         ids = self.ctx.store.record_intents(
@@ -274,7 +282,7 @@ class Writer:
             try:
                 created = kind.restore(adapter, c.restore_id, c.fitted, c.marker) if c.restore_id is not None else None
                 if created is None:
-                    created = kind.create(adapter, c.fitted, c.marker)
+                    created = kind.create(adapter, c.fitted, c.marker, c.checked)
             except TransportError as exc:
                 # the create may have landed: the open intent makes the next run look for the marker first
                 ctx.report.error(f"creating {entity} {c.ref} on {ctx.name(target)}: {exc}")

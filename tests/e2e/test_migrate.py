@@ -59,3 +59,26 @@ def test_overwrite_takes_the_source_values_and_keeps_the_loser_in_the_log(tmp_pa
         logged = w.store.conflicts(job=job.name, open_only=False)
         assert [(c.kind, c.resolution, len(c.right_value)) for c in logged] == [("first-sight", "overwrite", 3)]
         assert sum(c.get("differed", 0) for c in done.counts.values()) == 1
+
+
+def test_each_created_case_is_checked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Writer's check of a create is the one the adapter creates from: TestPlanIt works a case's
+    template values out once, not once for the check and again for the create."""
+    import adapters.testplanit.adapter as module
+
+    worked_out: list[str] = []
+    wanted_values = module.fields.wanted_values
+
+    def counted(fmap, case, *args):  # type: ignore[no-untyped-def]
+        worked_out.append(case.title)
+        return wanted_values(fmap, case, *args)
+
+    monkeypatch.setattr(module.fields, "wanted_values", counted)
+    with world(tmp_path, names=("tr", "tp")) as w:
+        for title in ("One", "Two", "Three"):
+            put(w, "tr", new_case(title))
+        cfg = w.config()
+        done = run_job(cfg, migration_job(cfg, "tr", "tp"), w.store, dry_run=False, kind="migrate")
+        assert done.status == "ok", done.errors
+        assert sorted(cases(w, "tp")) == ["One", "Three", "Two"]
+    assert sorted(worked_out) == ["One", "Three", "Two"]

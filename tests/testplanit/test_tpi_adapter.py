@@ -155,6 +155,39 @@ def test_unrepresentable_fields_are_reported_not_dropped() -> None:
     assert not any(r["name"] == "x" for r in sim.rows("repositoryCases"))
 
 
+def test_create_checked_uses_the_verdict_and_still_refuses(
+    adapter: TestPlanItAdapter, sim: TestPlanItSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create after inspect_case works the template values out once (the check's serve the create); a
+    verdict with problems is refused without a request, as create_case refuses the case."""
+    import adapters.testplanit.adapter as module
+
+    worked_out: list[str] = []
+    wanted_values = module.fields.wanted_values
+
+    def counted(*args: object, **kwargs: object) -> object:
+        worked_out.append("wanted")
+        return wanted_values(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module.fields, "wanted_values", counted)
+    case = Case(title="checked once", steps=[Step(action="a", expected="b")])
+    verdict = adapter.inspect_case(case)
+    assert verdict.problems == [] and verdict.case is case
+    stored = adapter.create_checked(verdict, marker="once")
+    assert stored.title == "checked once" and [s.action for s in stored.steps] == ["a"]
+    assert len(worked_out) == 1
+    adapter.create_case(Case(title="checked inside"), marker="inside")
+    assert len(worked_out) == 2  # create_case inspects, then creates from that verdict
+    forged = Case(title="forged", tags=["tpb:forged"])
+    refused = adapter.inspect_case(forged)
+    assert [p.field for p in refused.problems] == ["tags"]
+    with counting() as delta:
+        with pytest.raises(CannotRepresent):
+            adapter.create_checked(refused, marker="never")
+    assert requests_made(delta()) == 0
+    assert not any(r["name"] == "forged" for r in sim.rows("repositoryCases"))
+
+
 def test_soft_delete(adapter: TestPlanItAdapter, sim: TestPlanItSimulator) -> None:
     stored = adapter.create_case(Case(title="gone soon"), marker="del")
     adapter.delete_case(stored.id or "")
