@@ -33,6 +33,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bridge.errors import StoreError
+from mappings.link_hashes import SAME_AS_LEFT, pack_right, unpack_right
 from mappings.migrations import upgrade
 from mappings.store_conflicts import ConflictRecords
 from mappings.tables import Intent, Link, LinkRef, ReadMark, ResultCopy, Run, as_utc, utcnow
@@ -58,6 +59,18 @@ def hashes_digest(stored_json: str | None) -> bytes:
     ``json.dumps`` text: see :func:`bridge.sync.unchanged.same_hashes`); a different key order only makes the
     pair look changed, which costs a merge that finds nothing, never a missed change."""
     return hashlib.blake2b((stored_json or "{}").encode("utf-8"), digest_size=16).digest()
+
+
+def right_hashes_digest(left_json: str | None, right_json: str | None, left_digest: bytes) -> bytes:
+    """:func:`hashes_digest` of the right side's hashes as if stored in full, from the JSON text of both hashes
+    columns (the right's is stored as what differs from the left's: :mod:`mappings.link_hashes`)."""
+    if right_json is None or not right_json.startswith("["):
+        return hashes_digest(right_json)
+    if right_json == SAME_AS_LEFT:
+        # the same hashes in the same order: the left's text is the right's
+        return left_digest
+    right = unpack_right(json.loads(left_json or "{}"), json.loads(right_json))
+    return hashes_digest(json_text(right))
 
 
 #: the columns of a new link row (:meth:`Store.insert_links`)
@@ -226,7 +239,8 @@ class Store(ConflictRecords):
                 # the job, entity and state strings shared, not one copy per row, and no marker (a sync finds
                 # records by the markers it derives from ids): 30,000 links, 7 MB less
                 links.append(LinkRef(link_id, job, entity, left_id, right_id, None, _STATES.get(state, state)))
-                digests[link_id] = (hashes_digest(lh), hashes_digest(rh))
+                left = hashes_digest(lh)
+                digests[link_id] = (left, right_hashes_digest(lh, rh, left))
         return links, digests
 
     def links_by_id(self, ids: Sequence[int]) -> dict[int, Link]:
@@ -302,12 +316,14 @@ class Store(ConflictRecords):
             row.setdefault("state", "active")
             row.setdefault("created_at", now)
             row["updated_at"] = now
+        # the right side's hashes stored as what differs from the left's; the callers' rows keep them in full
+        params = [row | {"right_hashes": pack_right(row["left_hashes"], row["right_hashes"])} for row in rows]
         table = Link.__table__  # type: ignore[attr-defined]
         ids: list[int] = []
         with self.transaction() as conn:
             if rows:
                 q = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-                ids = [int(row[0]) for row in conn.execute(q, list(rows))]
+                ids = [int(row[0]) for row in conn.execute(q, params)]
             self._close_intents(conn, resolved, now)
         return ids
 
