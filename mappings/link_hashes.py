@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Mapper
-from sqlalchemy.orm.attributes import get_history, set_committed_value
+from sqlalchemy.orm.attributes import get_history, instance_state, set_committed_value
 
 #: the stored right side of a pair whose two sides' hashes are equal (as the store's compact JSON writes it)
 SAME_AS_LEFT = "[{}]"
@@ -61,6 +61,8 @@ def track(model: type[Any]) -> None:
     right's for the statement and unpacks them again afterwards, so the object keeps its full hashes."""
 
     def unpack(target: Any) -> None:
+        if "right_hashes" not in instance_state(target).dict:
+            return  # not loaded (deferred): unpacked when it is, by the refresh that loads it
         set_committed_value(target, "right_hashes", unpack_right(target.left_hashes or {}, target.right_hashes))
 
     def on_load(target: Any, _context: Any) -> None:
