@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Mapper
-from sqlalchemy.orm.attributes import get_history, instance_state, set_committed_value
+from sqlalchemy.orm.attributes import get_history, set_committed_value
 
 #: the stored right side of a pair whose two sides' hashes are equal (as the store's compact JSON writes it)
 SAME_AS_LEFT = "[{}]"
@@ -61,8 +61,6 @@ def track(model: type[Any]) -> None:
     right's for the statement and unpacks them again afterwards, so the object keeps its full hashes."""
 
     def unpack(target: Any) -> None:
-        if "right_hashes" not in instance_state(target).dict:
-            return  # not loaded (deferred): unpacked when it is, by the refresh that loads it
         set_committed_value(target, "right_hashes", unpack_right(target.left_hashes or {}, target.right_hashes))
 
     def on_load(target: Any, _context: Any) -> None:
@@ -83,8 +81,9 @@ def track(model: type[Any]) -> None:
     def after_write(_mapper: Mapper[Any], _conn: Any, target: Any) -> None:
         unpack(target)
 
-    event.listen(model, "load", on_load)
-    event.listen(model, "refresh", on_refresh)
+    # (a query that deferred either column has it loaded here, by a query of its own: allowed in the handler)
+    event.listen(model, "load", on_load, restore_load_context=True)
+    event.listen(model, "refresh", on_refresh, restore_load_context=True)
     event.listen(model, "before_insert", before_insert)
     event.listen(model, "before_update", before_update)
     event.listen(model, "after_insert", after_write)

@@ -151,3 +151,15 @@ def test_a_store_written_with_the_right_hashes_in_full_upgrades_and_reads_back_t
         assert max(v for (v,) in con.execute("select version from tpb_schema_version")) == LATEST
         (left_text,) = con.execute("select left_hashes from tpb_link where left_id = '1'").fetchone()
         assert left_text == json_text(lh)  # rewritten compact
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(("name", "left", "right"), SHAPES[:3], ids=IDS[:3])
+def test_a_link_loaded_without_its_hashes_gets_them_in_full_when_they_are_read(store, name, left, right):
+    from sqlalchemy.orm import defer
+    from sqlmodel import select
+
+    store.save_link(Link(job="j", entity="case", left_id="L", right_id="R", left_hashes=left, right_hashes=right))
+    with store.session() as s:
+        (link,) = s.exec(select(Link).options(defer(Link.right_hashes), defer(Link.left_hashes)))  # type: ignore[arg-type]
+        assert (link.right_hashes, link.left_hashes) == (right, left)
