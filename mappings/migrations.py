@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import Connection, Engine, bindparam, inspect, select, text, update
 
 from bridge.errors import StoreError
+from mappings.link_hashes import pack_right
 from mappings.tables import Conflict, Intent, Link, Note, ReadMark, ResultCopy, Run, SchemaVersion, utcnow
 
 _MIGRATION_LOCK_KEY = 0x7470627231  # "tpbr1": advisory lock id for schema upgrades
@@ -104,6 +105,33 @@ def _v7_no_link_job_index(conn: Connection) -> None:
     conn.execute(text("DROP INDEX IF EXISTS ix_tpb_link_job"))
 
 
+def _v8_right_hashes_as_changes(conn: Connection) -> None:
+    """Store each link's right-side hashes as what differs from its left side's (:mod:`mappings.link_hashes`),
+    a third less of a link row to write; both hashes columns are rewritten as compact JSON on the way (rows
+    from releases before it hold ``json.dumps`` text). In chunks, so a large store is never all in memory."""
+    table = Link.__table__  # type: ignore[attr-defined]
+    q = update(table).where(table.c.id == bindparam("link_id"))
+    q = q.values(left_hashes=bindparam("left"), right_hashes=bindparam("right"))
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(table.c.id, table.c.left_hashes, table.c.right_hashes)
+            .where(table.c.id > last)
+            .order_by(table.c.id)
+            .limit(1000)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        changed = [
+            {"link_id": link_id, "left": left or {}, "right": pack_right(left or {}, right or {})}
+            for link_id, left, right in rows
+            if isinstance(right, dict)  # (a list is stored as changes already)
+        ]
+        if changed:
+            conn.execute(q, changed)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "links, conflicts, runs, intents, result copies", _v1_initial),
     (2, "daemon firings (one run per scheduled firing across instances)", _v2_firings),
@@ -112,6 +140,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "one conflict entry per record, field and kind; notes apart", _v5_conflict_lifecycle),
     (6, "each run names the daemon firing it carries out", _v6_run_firing),
     (7, "no separate index of links by job", _v7_no_link_job_index),
+    (8, "a link's right-side hashes stored as what differs from its left side's", _v8_right_hashes_as_changes),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import shutil
 import socket
@@ -33,6 +34,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bridge.errors import StoreError
+from mappings.link_hashes import SAME_AS_LEFT, pack_right, unpack_right
 from mappings.migrations import upgrade
 from mappings.store_conflicts import ConflictRecords
 from mappings.tables import Intent, Link, LinkRef, ReadMark, ResultCopy, Run, as_utc, utcnow
@@ -59,6 +61,20 @@ def hashes_digest(stored_json: str | None) -> bytes:
     pair look changed, which costs a merge that finds nothing, never a missed change."""
     return hashlib.blake2b((stored_json or "{}").encode("utf-8"), digest_size=16).digest()
 
+
+def right_hashes_digest(left_json: str | None, right_json: str | None, left_digest: bytes) -> bytes:
+    """:func:`hashes_digest` of the right side's hashes as if stored in full, from the JSON text of both hashes
+    columns (the right's is stored as what differs from the left's: :mod:`mappings.link_hashes`)."""
+    if right_json is None or not right_json.startswith("["):
+        return hashes_digest(right_json)
+    if right_json == SAME_AS_LEFT:
+        # the same hashes in the same order: the left's text is the right's
+        return left_digest
+    right = unpack_right(json.loads(left_json or "{}"), json.loads(right_json))
+    return hashes_digest(json_text(right))
+
+
+_link_id = operator.attrgetter("id")
 
 #: the columns of a new link row (:meth:`Store.insert_links`)
 LINK_ROW = (
@@ -214,10 +230,11 @@ class Store(ConflictRecords):
         :meth:`links_by_id`."""
         table = Link.__table__  # type: ignore[attr-defined]
         cols = [table.c[name] for name in ("id", "left_id", "right_id", "state")]
-        q = (
-            select(*cols, cast(table.c.left_hashes, Text), cast(table.c.right_hashes, Text))  # type: ignore[call-overload]
-            .where(table.c.job == job, table.c.entity == entity)
-            .order_by(table.c.id)
+        # in id order, sorted here: SQLite finds the job's rows through a (job, entity, ...) index, and its ORDER
+        # BY id sorted the rows hashes and all, spilling ~1 KB a link to a temporary file (a no-change sync of
+        # 10,000 cases wrote 10 MB)
+        q = select(*cols, cast(table.c.left_hashes, Text), cast(table.c.right_hashes, Text)).where(  # type: ignore[call-overload]
+            table.c.job == job, table.c.entity == entity
         )
         links: list[LinkRef] = []
         digests: dict[int, tuple[bytes, bytes]] = {}
@@ -226,7 +243,9 @@ class Store(ConflictRecords):
                 # the job, entity and state strings shared, not one copy per row, and no marker (a sync finds
                 # records by the markers it derives from ids): 30,000 links, 7 MB less
                 links.append(LinkRef(link_id, job, entity, left_id, right_id, None, _STATES.get(state, state)))
-                digests[link_id] = (hashes_digest(lh), hashes_digest(rh))
+                left = hashes_digest(lh)
+                digests[link_id] = (left, right_hashes_digest(lh, rh, left))
+        links.sort(key=_link_id)
         return links, digests
 
     def links_by_id(self, ids: Sequence[int]) -> dict[int, Link]:
@@ -302,12 +321,14 @@ class Store(ConflictRecords):
             row.setdefault("state", "active")
             row.setdefault("created_at", now)
             row["updated_at"] = now
+        # the right side's hashes stored as what differs from the left's; the callers' rows keep them in full
+        params = [row | {"right_hashes": pack_right(row["left_hashes"], row["right_hashes"])} for row in rows]
         table = Link.__table__  # type: ignore[attr-defined]
         ids: list[int] = []
         with self.transaction() as conn:
             if rows:
                 q = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-                ids = [int(row[0]) for row in conn.execute(q, list(rows))]
+                ids = [int(row[0]) for row in conn.execute(q, params)]
             self._close_intents(conn, resolved, now)
         return ids
 

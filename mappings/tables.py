@@ -9,6 +9,8 @@ from typing import Any, Protocol
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from mappings.link_hashes import track
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -33,6 +35,8 @@ class Link(SQLModel, table=True):
     ``left_hashes``/``right_hashes`` are per-field content hashes of each side as last read or written: a side
     changed a field when its current hash differs from its stored one. Keeping them per side (not one hash
     for both) is what keeps a lossy system (fewer priorities, HTML re-formatting) from echoing forever.
+    The store keeps ``right_hashes`` as what differs from ``left_hashes`` (:mod:`mappings.link_hashes`); a
+    ``Link`` always holds both in full.
     """
 
     __tablename__ = "tpb_link"
@@ -55,6 +59,9 @@ class Link(SQLModel, table=True):
     right_hashes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+track(Link)
 
 
 class LinkIds(Protocol):

@@ -101,3 +101,13 @@ def test_json_is_stored_without_spaces_and_links_stored_with_them_still_read_as_
     assert left != right
     assert same_hashes(view, left) and same_hashes(view, right)
     assert not same_hashes({**view, "title": "Logout"}, right)
+
+
+def test_summaries_come_in_the_order_the_links_were_made(store):
+    # right ids whose order as text is not the links' order (the index SQLite reads them through)
+    for n in (9, 10, 2, 100, 1):
+        store.save_link(Link(job="j", entity="case", left_id=f"L{n}", right_id=f"R{n}"))
+    store.save_link(Link(job="other", entity="case", left_id="L0", right_id="R0"))
+    refs, digests = store.link_summaries("j", "case")
+    assert [r.right_id for r in refs] == ["R9", "R10", "R2", "R100", "R1"]
+    assert sorted(digests) == [r.id for r in refs]

@@ -119,3 +119,53 @@ def test_a_dry_runs_scratch_copy_of_a_postgresql_store_holds_the_job_and_keeps_n
         assert store.link_count("dry") == 1 and store.conflict_counts("dry") == {"dry": {"case": 1}}
     finally:
         store.close()
+
+
+def test_right_hashes_stored_as_changes_read_back_in_full_and_an_old_store_upgrades_on_postgresql(
+    pg_url: str,
+) -> None:
+    """Schema version 8 on PostgreSQL: the right side's hashes stored as what differs from the left's come back
+    in full through the model and the bulk rows, with the digests of the full hashes; links written in full
+    by a release that knew version 7 (raw SQL, json.dumps text) upgrade and read back the same."""
+    import json
+
+    from mappings.store import hashes_digest, json_text
+
+    left = {"title": "h-t", "steps": "h-s", "tags": "h-g"}
+    shapes = {"same": dict(left), "differs": {**left, "tags": "h-x"}, "absent": {"title": "h-t", "steps": "h-s"}}
+    store = Store(pg_url)
+    try:
+        for name, right in shapes.items():
+            store.save_link(
+                Link(job="v8", entity="case", left_id=name, right_id=name, left_hashes=left, right_hashes=right)
+            )
+            row = {"job": "v8", "entity": "case", "left_id": f"r-{name}", "right_id": f"r-{name}", "marker": None}
+            store.insert_links([row | {"base": {}, "left_hashes": left, "right_hashes": right}])
+        links = {lk.left_id: lk for lk in store.links("v8", "case")}
+        refs, digests = store.link_summaries("v8", "case")
+        for name, right in shapes.items():
+            for key in (name, f"r-{name}"):
+                assert (links[key].left_hashes, links[key].right_hashes) == (left, right)
+        for ref in refs:
+            right = shapes[ref.left_id.removeprefix("r-")]
+            assert digests[ref.id] == (hashes_digest(json_text(left)), hashes_digest(json_text(right)))  # type: ignore[index]
+        with store.engine.begin() as conn:  # as a release that knew version 7 left it: hashes in full
+            conn.exec_driver_sql("delete from tpb_schema_version where version > 7")
+            for name, right in shapes.items():
+                conn.exec_driver_sql(
+                    "insert into tpb_link (job, entity, left_id, right_id, state, base, left_hashes, right_hashes,"
+                    " created_at, updated_at) values ('v7', 'case', %s, %s, 'active', '{}', %s, %s, now(), now())",
+                    (name, name, json.dumps(left), json.dumps(right)),
+                )
+    finally:
+        store.close()
+    store = Store(pg_url)
+    try:
+        assert {lk.left_id: lk.right_hashes for lk in store.links("v7", "case")} == shapes
+        with store.engine.connect() as conn:
+            stored = dict(
+                conn.exec_driver_sql("select left_id, right_hashes::text from tpb_link where job = 'v7'").all()
+            )
+        assert stored["same"] == "[{}]" and stored["absent"] == '[{"tags":null}]'
+    finally:
+        store.close()
