@@ -10,6 +10,7 @@ from two systems compares equal when a person would say it is the same.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -84,21 +85,11 @@ class Record(BaseModel):
 
     @classmethod
     def content_fields(cls) -> tuple[str, ...]:
-        # worked out once per class (a class's fields are fixed): filtering them took 5 us, as long as the
-        # dump itself, and every view and hash of a record asks for them
-        fields = _CONTENT_FIELDS.get(cls)
-        if fields is None:
-            fields = _CONTENT_FIELDS[cls] = tuple(name for name in cls.model_fields if name not in cls.IDENTITY_FIELDS)
-            _CONTENT_INCLUDE[cls] = set(fields)
-        return fields
+        return _content_fields(cls)[0]
 
     def content(self) -> dict[str, Any]:
         """The record's content as plain JSON-able values, keyed by field name."""
-        include = _CONTENT_INCLUDE.get(self.__class__)
-        if include is None:
-            self.content_fields()
-            include = _CONTENT_INCLUDE[self.__class__]
-        return self.model_dump(mode="json", include=include)
+        return self.model_dump(mode="json", include=_content_fields(self.__class__)[1])
 
     def field_hashes(self) -> dict[str, str]:
         """A stable hash per content field (the same content from any system hashes equal)."""
@@ -108,9 +99,13 @@ class Record(BaseModel):
         return content_hash(self.content())
 
 
-#: per record class, its content fields and the same as the set model_dump includes (never changed)
-_CONTENT_FIELDS: dict[type[Record], tuple[str, ...]] = {}
-_CONTENT_INCLUDE: dict[type[Record], set[str]] = {}
+@functools.cache
+def _content_fields(cls: type[Record]) -> tuple[tuple[str, ...], set[str]]:
+    """A record class's content fields, and the same as the set model_dump includes (never changed). Worked out
+    once per class (a class's fields are fixed): filtering them took 5 us, as long as the dump itself, and every
+    view and hash of a record asks for them."""
+    fields = tuple(name for name in cls.model_fields if name not in cls.IDENTITY_FIELDS)
+    return fields, set(fields)
 
 
 def _clean_text(value: Any) -> Any:
