@@ -34,6 +34,9 @@ class FolderTree:
         self._rows: dict[int, dict[str, Any]] | None = None
         self._paths: dict[int, tuple[str, ...]] | None = None
         self._named: dict[tuple[int | None, str], list[dict[str, Any]]] = {}
+        #: path as asked -> the id ensure() answered: rows are only ever added or restored in a run, never
+        #: deleted, so an answer holds all run long (most creates ask for a folder an earlier one made)
+        self._ensured: dict[tuple[str, ...], int] = {}
 
     def _scope(self, **extra: Any) -> dict[str, Any]:
         return {"projectId": self.project_id, "repositoryId": self.repository_id, **extra}
@@ -64,10 +67,14 @@ class FolderTree:
 
     def ensure(self, path: Sequence[str]) -> int:
         """The id of the live folder at ``path``, restoring or creating the missing levels from the top."""
+        asked = tuple(path)
         with self._lock:
+            known = self._ensured.get(asked)
+            if known is not None:
+                return known
             self.rows()
             parent: int | None = None
-            for name in Folder(path=tuple(path)).path:
+            for name in Folder(path=asked).path:
                 here = self._named.get((parent, name), [])
                 child = next((r for r in here if not r.get("isDeleted")), None)
                 if child is None:
@@ -77,6 +84,7 @@ class FolderTree:
                 parent = child["id"]
             if parent is None:
                 raise ValueError("a folder path needs at least one name")
+            self._ensured[asked] = parent
             return parent
 
     def _add(self, row: dict[str, Any]) -> None:

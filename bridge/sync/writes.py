@@ -23,7 +23,7 @@ from bridge.sync.context import RunContext, jsonable, other
 from bridge.sync.entities import EntityKind
 from bridge.sync.faultpoints import reached
 from bridge.sync.markers import marker_for
-from bridge.sync.merge import Side, hashes
+from bridge.sync.merge import Side, hashes, hashes_like
 from bridge.sync.report import FieldChange, PlannedAction
 from bridge.sync.unchanged import full
 from mappings.tables import Link, ResultCopy
@@ -301,7 +301,8 @@ class Writer:
             reached(f"{entity}.create.after")
         c.sview = kind.view(c.record, source)
         c.tview = kind.view(created, target)
-        c.shashes, c.thashes = sh, th = hashes(c.sview), hashes(c.tview)
+        c.shashes = sh = hashes(c.sview)
+        c.thashes = th = hashes_like(c.tview, c.sview, sh)
         record_id, created_id = str(c.record.id), str(created.id)
         left_id, right_id = (record_id, created_id) if source == "left" else (created_id, record_id)
         c.link = {
