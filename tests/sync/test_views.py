@@ -38,3 +38,20 @@ def test_plan_for_create_translates_members_and_reports_unlinked_ones():
     plan = Plan(id="p", name="P", runs=[PlanRun(name="run", configuration=["Chrome"], case_ids=["1", "2"])])
     new, missing = plan_for_create(plan, from_source_ids={"1": "a"}, keep_runs=False)
     assert new.runs[0].case_ids == ["a"] and missing == ["2"] and new.id is None
+
+
+def test_a_case_for_create_is_what_validating_its_fields_would_make_and_owns_its_lists():
+    fields = CaseFields.for_job(None, None, {"comp": "component"})
+    source = Case(
+        id="1", marker="m", title="Log in", folder=("A", "B"), steps=[{"action": "Open", "expected": "Shown"}],
+        tags=["smoke"], priority="high", estimate_seconds=30, custom={"comp": "ui", "other": "x"},
+    )  # fmt: skip
+    created = fields.for_create(source, "left")
+    expected = Case.model_validate(
+        {**source.model_dump(include={"title", *fields.common}), "custom": {"component": "ui"}}
+    )
+    assert created == expected and created.model_fields_set == expected.model_fields_set
+    assert created.id is None and created.marker is None
+    created.steps[0].action = "Changed"
+    created.tags.append("new")
+    assert source.steps[0].action == "Open" and source.tags == ["smoke"]  # (the source is left as it was)
