@@ -568,7 +568,9 @@ class HttpClient:
         limit = self.settings.max_answer_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise _AnswerTooLarge(response, f"announced {int(declared):,} bytes", b"", limit)
+            raise _AnswerTooLarge(
+                response.status_code, response.headers, f"announced {int(declared):,} bytes", b"", limit
+            )
         deadline = time.monotonic() + 4 * self.settings.timeout
         response.stream = _BoundedStream(response, limit, deadline)  # type: ignore[arg-type]
 
@@ -788,10 +790,10 @@ class _SenderPool:
 class _AnswerTooLarge(Exception):
     """Raised out of httpx while an answer streams in: it is larger than the client accepts."""
 
-    def __init__(self, response: httpx.Response, what: str, head: bytes, limit: int) -> None:
+    def __init__(self, status: int, headers: httpx.Headers, what: str, head: bytes, limit: int) -> None:
         super().__init__(what)
-        self.status = response.status_code
-        self.headers = response.headers
+        self.status = status
+        self.headers = headers
         self.head = head
         most = f"{limit:,} bytes" if limit < 1024 * 1024 else f"{limit / 1024 / 1024:g} MB"
         self.message = f"answer refused: {what}, more than the {most} this client accepts"
@@ -801,7 +803,10 @@ class _BoundedStream(httpx.SyncByteStream):
     """The raw body of one answer, read with a size limit and a deadline for the whole answer."""
 
     def __init__(self, response: httpx.Response, limit: int, deadline: float) -> None:
-        self._response = response
+        # what an error needs of the answer, not the answer itself: the answer holds this stream, and a stream
+        # that held its answer would make a cycle, freed only when the cycle collector comes by (during a run
+        # it comes seldom, see bridge.memory: a listing's pages of a megabyte each piled up until it did)
+        self._status, self._headers = response.status_code, response.headers
         self._inner = response.stream
         self._limit = limit
         self._deadline = deadline
@@ -814,7 +819,7 @@ class _BoundedStream(httpx.SyncByteStream):
             if len(head) < 120:
                 head += chunk[: 120 - len(head)]
             if size > self._limit:
-                raise _AnswerTooLarge(self._response, f"{size:,} bytes and counting", head, self._limit)
+                raise _AnswerTooLarge(self._status, self._headers, f"{size:,} bytes and counting", head, self._limit)
             if time.monotonic() > self._deadline:
                 raise httpx.ReadTimeout("the answer did not arrive in full within 4 x timeout")
             yield chunk

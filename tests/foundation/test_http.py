@@ -7,12 +7,14 @@ timings are measured on the server side, where a retry or a paced request really
 from __future__ import annotations
 
 import email.utils
+import gc
 import io
 import math
 import re
 import socket
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -475,6 +477,23 @@ def test_an_answer_announced_too_large_is_refused_before_reading(script: Script,
     with client(server_url, max_answer_bytes=1000) as http:
         with pytest.raises(UnexpectedAnswer, match="announced 200,003 bytes, more than the 1,000 bytes"):
             http.get("/big")
+
+
+@pytest.mark.parametrize("framing", [200, CHUNKED])
+def test_an_answer_is_freed_as_soon_as_the_caller_lets_go_of_it(script: Script, server_url: str, framing: int) -> None:
+    """No reference cycle runs through an answer (its size-bounded stream once held it): a listing's pages of a
+    megabyte each are freed at once, not when the cycle collector next comes by, which a run holds off."""
+    script.queue("/page", (framing, {}, b'{"items": [' + b'"x",' * 1000 + b'"y"]}'))
+    with client(server_url) as http:
+        gc.disable()
+        try:
+            response = http.get("/page")
+            assert response.json()["items"][-1] == "y"
+            gone = weakref.ref(response)
+            del response
+            assert gone() is None
+        finally:
+            gc.enable()
 
 
 def test_an_answer_that_drips_in_is_cut_off_by_the_whole_answer_deadline(script: Script, server_url: str) -> None:
