@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -182,9 +183,9 @@ class TestPlanItAdapter(ResultsMixin, Adapter):
         # no updatedAt on the server: every read is full; the engine compares content hashes
         paths = self.tree.paths()
         args = {"where": case_scope(self.project_id, self.repository_id), "include": CASE_INCLUDE}
-        for page in self.client.pages("repositoryCases", args, page_size=PAGE_SIZE):
-            for row in page:
-                yield self._to_case(row, paths)
+        # (chain lets go of each page once through it: one page of rows alive at a time, see client.pages)
+        for row in itertools.chain.from_iterable(self.client.pages("repositoryCases", args, page_size=PAGE_SIZE)):
+            yield self._to_case(row, paths)
 
     def _find_case(self, where: dict[str, Any], *, live: bool = True) -> dict[str, Any] | None:
         scope = case_scope(self.project_id, self.repository_id)

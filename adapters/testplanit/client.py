@@ -142,8 +142,12 @@ class TestPlanItClient:
             if cursor is not None:
                 page_args.update(cursor={"id": cursor}, skip=1)
             rows = self.read(model, "findMany", page_args) or []
+            full, cursor = len(rows) >= page_size, rows[-1]["id"] if rows else None
             if rows:
                 yield rows
-            if len(rows) < page_size:
+            # a page's rows are freed before the next page is read, not after (a page of cases with their
+            # steps, tags and field values is megabytes of objects); callers that drop it too (itertools.chain
+            # lets go of a page it has gone through) keep one page at a time
+            del rows
+            if not full:
                 return
-            cursor = rows[-1]["id"]

@@ -27,6 +27,7 @@ Full reads are paged; plans need one ``get_plan`` per plan (``get_plans`` omits 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -334,9 +335,9 @@ class TestRailAdapter(Adapter):
         # adapters live for one run: the sections read (or created) earlier in it are current, and a case
         # in a section this run has not seen makes _case read them again
         paths = self._paths()
-        for page in self.client.pages("get_cases", "cases", self.project_id, **filters):
-            for raw in page:
-                yield self._case(raw, paths)
+        # (chain lets go of each page once through it: one page of cases alive at a time, see client.pages)
+        for raw in itertools.chain.from_iterable(self.client.pages("get_cases", "cases", self.project_id, **filters)):
+            yield self._case(raw, paths)
 
     def iter_case_refs(self) -> Iterator[Case]:
         """Ids, titles, folders, automation keys and markers only: matching JUnit tests to cases needs no

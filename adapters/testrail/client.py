@@ -213,6 +213,7 @@ class TestRailClient:
         while True:
             records, nxt, more = self._page(self.http.get(url), method, key)
             yield records
+            del records  # freed before the next page is read (see TestPlanItClient.pages)
             if not more:
                 return
             if nxt:
