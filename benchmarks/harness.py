@@ -285,7 +285,9 @@ class Phase:
     rss_start_mib: float = 0.0
     simulator_cpu_s: dict[str, float] = field(default_factory=dict)
     store_write_bytes: int = 0
-    log: dict[str, list[LogEntry]] = field(default_factory=dict)
+    #: per system, how often each distinct request was logged (most are alike: a migration's 30,000 creates are
+    #: one entry): the raw log of a large phase is tens of MB the next phase would start with in this process
+    log: dict[str, Counter[LogEntry]] = field(default_factory=dict)
     process: ProcessRun | None = None
 
     def run(
@@ -296,17 +298,17 @@ class Phase:
         return self.process
 
     def requests(self) -> dict[str, int]:
-        return {name: len(entries) for name, entries in self.log.items()}
+        return {name: sum(entries.values()) for name, entries in self.log.items()}
 
     def throttled(self) -> dict[str, int]:
-        return {name: sum(1 for *_, status in entries if status == 429) for name, entries in self.log.items()}
+        return {name: sum(n for e, n in entries.items() if e[3] == 429) for name, entries in self.log.items()}
 
     def routes(self, name: str) -> Counter[str]:
         """Requests per ``METHOD route`` (TestRail's route is the API method in the query string)."""
         out: Counter[str] = Counter()
-        for method, path, query, _ in self.log[name]:
+        for (method, path, query, _), n in self.log[name].items():
             route = query.split("/api/v2/")[1].split("/")[0].split("&")[0] if "/api/v2/" in query else path
-            out[f"{method} {route}"] += 1
+            out[f"{method} {route}"] += n
         return out
 
     def figures(self, *, cases: int, min_requests: dict[str, int] | None = None, **extra: Any) -> dict[str, Any]:
@@ -355,7 +357,7 @@ def measure(sims: dict[str, Sim], *, store: Any = None, profile: Path | None = N
         phase.store_write_bytes = write_bytes() - io0
         phase.peak_rss_mib = peak_rss_mib()
     phase.simulator_cpu_s = {name: sim.process.cpu_seconds() - sim_cpu[name] for name, sim in sims.items()}
-    phase.log = {name: sim.take_log() for name, sim in sims.items()}
+    phase.log = {name: Counter(sim.take_log()) for name, sim in sims.items()}
 
 
 def checkpoint(store: Any) -> None:
