@@ -34,9 +34,8 @@ from mappings.store import Store
 def routes(phase: harness.Phase, name: str) -> str:
     """Requests per route with the ids folded, most frequent first."""
     counts: Counter[str] = Counter()
-    for (method, path, query, _), n in phase.log[name].items():
-        route = query.split("/api/v2/")[1].split("/")[0].split("&")[0] if "/api/v2/" in query else path
-        counts[f"{method} {re.sub(r'/[0-9a-f]{16,}', '/{id}', route)}"] += n
+    for route, n in phase.routes(name).items():
+        counts[re.sub(r"/[0-9a-f]{16,}", "/{id}", route)] += n
     return f"    {name}: " + ", ".join(f"{route} {n}" for route, n in counts.most_common())
 
 
