@@ -807,7 +807,7 @@ class _BoundedStream(httpx.SyncByteStream):
         # that held its answer would make a cycle, freed only when the cycle collector comes by (during a run
         # it comes seldom, see bridge.memory: a listing's pages of a megabyte each piled up until it did)
         self._status, self._headers = response.status_code, response.headers
-        self._inner = response.stream
+        self._inner: httpx.SyncByteStream | httpx.AsyncByteStream | None = response.stream
         self._limit = limit
         self._deadline = deadline
 
@@ -825,7 +825,10 @@ class _BoundedStream(httpx.SyncByteStream):
             yield chunk
 
     def close(self) -> None:
-        close = getattr(self._inner, "close", None)
+        # let go of the stream once closed: httpx's own send wraps the transport's stream in one that holds
+        # the answer (BoundSyncStream), and this stream held by the answer would keep that cycle
+        inner, self._inner = self._inner, None
+        close = getattr(inner, "close", None)
         if close is not None:
             close()
 
