@@ -178,4 +178,3 @@ def test_an_option_the_value_map_does_not_know_is_not_erased(
         assert read is not None and read.priority is None
         fresh.update_case(stored.id or "", read.model_copy(update={"title": "Hot (renamed)"}))
     assert row["value"] == urgent["id"]
-
