@@ -138,7 +138,22 @@ class MissingRoute(UnexpectedAnswer):
 class NotSent(RemoteError):
     """A request this client refused to send because an earlier answer in the same run showed that the system
     cannot be talked to (credentials refused, a proxy or login page answering, a redirect, a bad certificate).
-    Sending on would only repeat the failure, lock the account out, or write after the point of failure."""
+    Sending on would only repeat the failure, lock the account out, or write after the point of failure.
+    ``cause`` is that earlier error."""
+
+    def __init__(self, message: str, *, cause: RemoteError | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.cause = cause
+
+
+def reported(exc: BridgeError) -> BridgeError:
+    """The error to tell a person about when ``exc`` ends a command, a job or a connection: for a request not
+    sent because an earlier answer showed the system cannot be used, that earlier answer's error, which says
+    what to do. Requests sent side by side fail in either order, so the one that ends the caller may be the
+    one that was not sent (a connect whose two first reads met a refused key said only "not sent")."""
+    if isinstance(exc, NotSent) and exc.cause is not None:
+        return exc.cause
+    return exc
 
 
 class TransportError(RemoteError):

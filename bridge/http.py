@@ -561,6 +561,7 @@ class HttpClient:
             system=self.system,
             method=request.method,
             route=route,
+            cause=cause,
         )
 
     def _bound_answer(self, response: httpx.Response) -> None:

@@ -44,9 +44,11 @@ from bridge.errors import (
     ConfigError,
     MissingRoute,
     NotFound,
+    NotSent,
     RemoteError,
     Unrepresentable,
     ValidationFailed,
+    reported,
 )
 from bridge.model import Case, Entity, Folder, Plan, PlanRun, PlanState, Result
 from bridge.overlap import LazyMapping
@@ -114,6 +116,14 @@ class TestRailAdapter(Adapter):
         return self._client
 
     def connect(self) -> None:
+        try:
+            self._connect()
+        except NotSent as exc:
+            # reads that go out side by side: when the server refuses the key, the refusal of one may arrive
+            # before the other is sent, which is then held back; the refusal is what to report
+            raise reported(exc) from None
+
+    def _connect(self) -> None:
         # The read that needs no project goes out with get_projects, the two that need its id together after
         # it: two round trips instead of five (the statuses are read when asked for). Answers are looked at
         # in the order they always were, so the first problem reported is the same.

@@ -30,6 +30,7 @@ from bridge.errors import (
     UnexpectedAnswer,
     UnusableWriteAnswer,
     ValidationFailed,
+    reported,
 )
 from bridge.http import HttpClient, HttpSettings, RequestKey, RequestStats, counting, parse_retry_after
 from bridge.logs import configure_logging
@@ -453,11 +454,13 @@ def test_a_write_whose_answer_is_cut_short_may_have_been_applied(script: Script,
 def test_401_stops_the_client_so_the_account_is_not_locked_out(script: Script, server_url: str) -> None:
     script.queue("/a", (401, {}, b'{"error": "Authentication failed"}'))
     with client(server_url) as http:
-        with pytest.raises(AuthError):
+        with pytest.raises(AuthError) as refused:
             http.get("/a")
         for _ in range(3):
-            with pytest.raises(NotSent, match="stopped using the system after GET /a -> 401"):
+            with pytest.raises(NotSent, match="stopped using the system after GET /a -> 401") as held:
                 http.get("/b")
+            # what a command, a job or a connect that ends on the held-back request reports: the refusal
+            assert held.value.cause is refused.value and reported(held.value) is refused.value
     assert [a.path for a in script.seen()] == ["/a"]
 
 
