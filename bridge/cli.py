@@ -26,7 +26,7 @@ from rich.console import Console
 import bridge.startup  # noqa: F401  (before whatever imports httpx: see there)
 from bridge import __version__
 from bridge.cliargs import ConfigOption
-from bridge.errors import BridgeError, reported
+from bridge.errors import BridgeError
 from bridge.output import arrow, stdout_console
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def check(
                 status = "[green]ok[/green] " + _check_online(name, system)
             except BridgeError as exc:
                 failures += 1
-                status = f"[red]failed[/red]: {reported(exc)}"
+                status = f"[red]failed[/red]: {exc}"
         table.add_row(name, system.kind, system.url, status)
     console.print(table)
     for job in cfg.jobs:
@@ -189,8 +189,7 @@ def _run(argv: list[str] | None) -> None:
         _register_for(sys.argv[1:] if argv is None else list(argv))
         # in non-standalone mode click returns the code of a typer.Exit raised by a command instead of raising
         code = app(args=argv, standalone_mode=False)
-    except BridgeError as raised:
-        exc = reported(raised)
+    except BridgeError as exc:
         # markup off: remote messages contain [brackets] that are not rich markup
         err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)

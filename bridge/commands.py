@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bridge.cliargs import ConfigOption
 from bridge.config import Config, Job, load_config
-from bridge.errors import ConfigError, JobBusy, RemoteError, reported
+from bridge.errors import ConfigError, JobBusy, RemoteError
 from bridge.logs import configure_logging
 from bridge.output import (
     JsonOpt,
@@ -95,7 +95,7 @@ def _run_job(
     except RemoteError as exc:
         # a system that cannot be reached still makes a run in the history (status and back-off read it)
         report = SyncReport(job.name, job.left, job.right, dry_run, status="failed")
-        report.errors.append(str(reported(exc)))
+        report.errors.append(str(exc))
         if not dry_run:
             run = store.start_run(job.name, kind=kind)
             report.run_id = store.finish_run(run, status="failed", counts={}, errors=report.errors).id

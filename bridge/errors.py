@@ -147,10 +147,10 @@ class NotSent(RemoteError):
 
 
 def reported(exc: BridgeError) -> BridgeError:
-    """The error to tell a person about when ``exc`` ends a command, a job or a connection: for a request not
-    sent because an earlier answer showed the system cannot be used, that earlier answer's error, which says
-    what to do. Requests sent side by side fail in either order, so the one that ends the caller may be the
-    one that was not sent (a connect whose two first reads met a refused key said only "not sent")."""
+    """The error to tell a person about when ``exc`` ends a connection: for a request not sent because an
+    earlier answer showed the system cannot be used, that earlier answer's error, which says what to do.
+    Requests sent side by side fail in either order, so the one that ends the caller may be the one that was
+    not sent (a connect whose two first reads met a refused key said only "not sent")."""
     if isinstance(exc, NotSent) and exc.cause is not None:
         return exc.cause
     return exc

@@ -27,7 +27,7 @@ from bridge.ci.lookup import bridge_links, id_schemes
 from bridge.ci.matching import CREATED, Match, MatchOptions, Unmatched, automation_key, match_tests
 from bridge.ci.report import PushReport
 from bridge.config import Config
-from bridge.errors import BridgeError, CannotRepresent, ConfigError, PartialBatchFailure, reported
+from bridge.errors import BridgeError, CannotRepresent, ConfigError, PartialBatchFailure
 from bridge.http import STATS
 from bridge.model import Case, CaseType, Plan, PlanRun, PlanState, Result, Status
 from bridge.sync.markers import marker_for
@@ -86,7 +86,7 @@ def push_results(config: Config, system_name: str, tests: Sequence[JUnitTest], o
     except ConfigError:
         raise
     except BridgeError as exc:
-        report.errors.append(str(reported(exc)))
+        report.errors.append(str(exc))
     report.requests = STATS.total() - requests_before
     report.seconds = time.perf_counter() - started
     if report.posted:

@@ -44,7 +44,7 @@ from bridge.daemon.scheduler import (
     make_trigger,
     period,
 )
-from bridge.errors import BridgeError, ConfigError, JobBusy, reported
+from bridge.errors import BridgeError, ConfigError, JobBusy
 from bridge.http import STATS
 from bridge.logs import configure_logging
 from bridge.memory import give_back_freed_memory
@@ -371,7 +371,7 @@ class Daemon:
             except BridgeError as exc:
                 # no run row would exist for a system that cannot be reached: record one, it feeds back-off
                 run = self.store.start_run(job.name, firing_id=firing_id)
-                self.store.finish_run(run, status="failed", counts={}, errors=[str(reported(exc))])
+                self.store.finish_run(run, status="failed", counts={}, errors=[str(exc)])
                 self.store.record_firing_run(job.name, key, run.id)
                 status = "failed"
                 log.warning(

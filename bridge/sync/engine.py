@@ -17,7 +17,7 @@ import logging
 
 from adapters.base import Adapter
 from bridge.config import Config, Job
-from bridge.errors import BridgeError, reported
+from bridge.errors import BridgeError
 from bridge.model import Case, Entity
 from bridge.sync.cases import CaseSync
 from bridge.sync.conflicts import ConflictLog
@@ -97,7 +97,7 @@ class JobRunner:
             self.report.error(str(exc))
         except BridgeError as exc:
             status = "failed"
-            self.report.error(str(reported(exc)))
+            self.report.error(str(exc))
         except BaseException as exc:  # recorded, then re-raised (KeyboardInterrupt, SIGTERM -> SystemExit)
             status = "aborted"
             self.report.error(f"interrupted: {type(exc).__name__}")
